@@ -18,6 +18,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench",
     "export",
     "body",
+    "synth",
+    "node",
+    "train",
+    "eval",
 )
 
 

@@ -1,0 +1,109 @@
+"""Parameter values -> validated settings and the configs of the ROS-free components.
+
+Validation happens once, at start-up, before anything expensive is loaded,
+and every error names the parameter and says what would be accepted, because
+the usual cause is a typo in a params file or a launch argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+from lihmr_ros.keypoints.multi_person import MultiPersonConfig
+from lihmr_ros.keypoints.person_detector import HogConfig
+from lihmr_ros.model.checkpoint import DEFAULT_CHECKPOINT
+from lihmr_ros.ros.parameter_table import PARAMETERS, ParameterValue
+from lihmr_ros.tracking.tracker import TrackerConfig
+
+
+Config = TypeVar("Config")
+
+
+class SettingsError(ValueError):
+    """A parameter value the node cannot start with; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Everything the node reads from its parameters, validated."""
+
+    backend: str
+    weights: Path
+    device: str
+    engine_cache_dir: Path | None
+    max_people: int
+    window: int
+    image_transport: str
+    keypoint_source: str
+    keypoint_max_time_difference: float
+    publish_markers: bool
+    publish_overlay: bool
+    frame_id: str
+    diagnostics_period: float
+    detection: MultiPersonConfig
+    tracker: TrackerConfig
+
+
+def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
+    """Check every value against :data:`PARAMETERS` and build the settings (raises :class:`SettingsError`)."""
+    checked: dict[str, ParameterValue] = {}
+    for spec in PARAMETERS:
+        value = values.get(spec.name, spec.default)
+        problem = spec.problem(value)
+        if problem is not None:
+            raise SettingsError(f"invalid parameter '{spec.name}': {problem}")
+        checked[spec.name] = float(value) if spec.kind is float else value
+    weights = Path(str(checked["weights"])).expanduser() if checked["weights"] else DEFAULT_CHECKPOINT
+    if not weights.is_file():
+        hint = (
+            "the shipped default weights are not installed; " if not checked["weights"] else ""
+        )
+        raise SettingsError(
+            f"invalid parameter 'weights': checkpoint {weights} does not exist ({hint}set the 'weights' parameter "
+            "to a LIHMR .safetensors checkpoint, e.g. --ros-args -p weights:=/path/to/model.safetensors)"
+        )
+    device = str(checked["device"]).strip()
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise SettingsError(f"invalid parameter 'device': must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return NodeSettings(
+        backend=str(checked["backend"]),
+        weights=weights,
+        device=device,
+        engine_cache_dir=Path(str(checked["engine_cache_dir"])).expanduser() if checked["engine_cache_dir"] else None,
+        max_people=int(checked["max_people"]),
+        window=int(checked["window"]),
+        image_transport=str(checked["image_transport"]),
+        keypoint_source=str(checked["keypoint_source"]),
+        keypoint_max_time_difference=float(checked["keypoint_max_time_difference"]),
+        publish_markers=bool(checked["publish_markers"]),
+        publish_overlay=bool(checked["publish_overlay"]),
+        frame_id=str(checked["frame_id"]),
+        diagnostics_period=float(checked["diagnostics_period"]),
+        detection=_build("detection", lambda: MultiPersonConfig(
+            max_people=int(checked["max_people"]),
+            redetect_interval=int(checked["detection.redetect_interval"]),
+            crop_scale=float(checked["detection.crop_scale"]),
+            min_score=float(checked["detection.min_score"]),
+            max_misses=int(checked["detection.max_misses"]),
+            tracking=bool(checked["detection.tracking"]),
+            full_frame_search=bool(checked["detection.full_frame_search"]),
+            hog=HogConfig() if checked["detection.hog"] else None,
+        )),
+        tracker=_build("tracker", lambda: TrackerConfig(
+            min_hits=int(checked["tracker.min_hits"]),
+            max_age=int(checked["tracker.max_age"]),
+            keypoint_weight=float(checked["tracker.keypoint_weight"]),
+            max_cost=float(checked["tracker.max_cost"]),
+            max_centre_distance=float(checked["tracker.max_centre_distance"]),
+        )),
+    )
+
+
+def _build(group: str, factory: Callable[[], Config]) -> Config:
+    """Run a config constructor, naming the parameter group when its own checks refuse a combination."""
+    try:
+        return factory()
+    except ValueError as error:
+        raise SettingsError(f"invalid '{group}.*' parameters: {error}") from error

@@ -1,0 +1,85 @@
+"""Synth settings: shipped YAML, split overrides, validation (lihmr_ros.synth.config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lihmr_ros.model.inputs import CropSpec
+from lihmr_ros.synth.config import config_from_dict, load_config
+from lihmr_ros.synth.dataset_writer import base_seed, plan_shards
+from lihmr_ros.synth.shards import sequence_seed
+
+SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_shipped_yaml_equals_the_built_in_defaults(split: str) -> None:
+    assert load_config(SHIPPED, split) == load_config(None, split)
+
+
+def test_shipped_crop_matches_the_network_default() -> None:
+    assert load_config(SHIPPED).output.crop_spec() == CropSpec()
+
+
+def test_stored_coarse_mesh_is_the_templates_coarse_topology() -> None:
+    from lihmr_ros.body.anny_template import DEFAULT_COARSE_TOPOLOGY
+
+    # Training supervises the network's coarse mesh straight from the shards, which needs the same topology.
+    assert load_config(SHIPPED).body.coarse_topology == DEFAULT_COARSE_TOPOLOGY
+
+
+def test_test_split_differs_in_seed_bodies_motion_and_camera() -> None:
+    train, test = load_config(None, "train"), load_config(None, "test")
+    assert test.split == "test" and train.split == "train"
+    assert base_seed(0, train) != base_seed(0, test)
+    assert sequence_seed(base_seed(0, train), 0) != sequence_seed(base_seed(0, test), 0)
+    assert test.body != train.body and test.motion != train.motion and test.camera.distance_m != train.camera.distance_m
+    assert test.keypoints == train.keypoints and test.output == train.output
+
+
+def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
+    config = config_from_dict({"splits": {"test": {"camera": {"distance_m": [3.0, 4.0]}}}}, "test")
+    assert config.camera.distance_m == (3.0, 4.0)
+    assert config.body.age_range_years == (3.0, 92.0)  # built-in test override still applies
+    assert config_from_dict({"splits": {"test": {"camera": {"distance_m": [3.0, 4.0]}}}}, "train").camera.distance_m == (
+        1.5,
+        10.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"camera": {"fov": [40, 90]}}, "unknown setting"),
+        ({"camera": {"horizontal_fov_deg": [90, 40]}}, "low <= high"),
+        ({"motion": {"frames": [1, 5]}}, "motion.frames"),
+        ({"keypoints": {"source": "openpose"}}, "keypoints.source"),
+        ({"keypoints": {"noise": {"sigma": [0.01] * 16}}}, "17 non-negative"),
+        ({"output": {"crop_size": 4}}, "crop size"),
+        ({"splits": {"val": {}}}, "unknown split"),
+    ],
+)
+def test_invalid_settings_are_rejected_with_a_clear_message(raw: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        config_from_dict(raw)
+
+
+def test_config_round_trips_through_its_plain_dict(tmp_path: Path) -> None:
+    config = load_config(None, "test")
+    path = tmp_path / "copy.yaml"
+    plain = config.to_dict()
+    split = plain.pop("split")
+    path.write_text(yaml.safe_dump(plain), encoding="utf-8")
+    # The stored dict already includes the split's overrides, so reading it as "train" must not re-apply them.
+    reloaded = load_config(path, "train")
+    assert reloaded.to_dict() == {**config.to_dict(), "split": "train"} and split == "test"
+
+
+def test_shards_cover_every_sequence_once() -> None:
+    tasks = plan_shards(10, 4)
+    assert [(t.index, t.first_sequence, t.count) for t in tasks] == [(0, 0, 4), (1, 4, 4), (2, 8, 2)]
+    with pytest.raises(ValueError):
+        plan_shards(0, 4)
