@@ -1,0 +1,142 @@
+"""Network checkpoints: safetensors weights with JSON metadata in the same file.
+
+Loading never unpickles (safetensors holds raw tensors and a JSON header), so
+a checkpoint from anywhere cannot run code.  The metadata carries the network
+config, which rebuilds the exact architecture, and the fingerprint of the mesh
+template the weights were trained with: loading against another template, or
+with a config that disagrees, fails with an error naming the difference
+instead of producing silently wrong meshes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from lihmr_ros.body.template import MeshTemplate
+from lihmr_ros.model.config import NetworkConfig
+from lihmr_ros.model.network import LIHMRNet
+
+FORMAT = "lihmr-checkpoint-1"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "weights" / "lihmr_default.safetensors"
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint does not fit the requested config or template."""
+
+
+def save_checkpoint(path: Path, network: LIHMRNet, training: Mapping[str, Any] | None = None) -> Path:
+    """Write ``network``'s weights and metadata (config, template fingerprint, ``training`` info)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "network_config": json.dumps(network.config.to_dict()),
+        "template_fingerprint": network.template_fingerprint,
+        "training": json.dumps(dict(training or {})),
+    }
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """Decoded metadata of a checkpoint: ``network_config`` (NetworkConfig), fingerprint, training info."""
+    path = _existing(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = handle.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise _unreadable(path, error) from error
+    if raw.get("format") != FORMAT:
+        raise CheckpointMismatchError(
+            f"{path} is not a LIHMR checkpoint (metadata format {raw.get('format')!r}, expected {FORMAT!r})"
+        )
+    try:
+        config = NetworkConfig.from_dict(json.loads(raw["network_config"]))
+        training = json.loads(raw.get("training", "{}"))
+    except (KeyError, ValueError) as error:
+        raise CheckpointMismatchError(f"{path} has unreadable metadata: {error}") from error
+    return {"network_config": config, "template_fingerprint": raw.get("template_fingerprint"), "training": training}
+
+
+def load_checkpoint(
+    path: Path, template: MeshTemplate, expected_config: NetworkConfig | None = None
+) -> LIHMRNet:
+    """Build the network a checkpoint describes and load its weights (eval mode).
+
+    ``expected_config``, when given, must equal the stored config (for a
+    runtime that was configured for a specific window or mode).
+    """
+    path = _existing(path)
+    metadata = read_metadata(path)
+    config: NetworkConfig = metadata["network_config"]
+    if expected_config is not None and expected_config != config:
+        differences = _config_differences(expected_config.to_dict(), config.to_dict())
+        raise CheckpointMismatchError(
+            f"{path} was trained with a different network config: {'; '.join(differences)}"
+        )
+    fingerprint = template.fingerprint()
+    if metadata["template_fingerprint"] != fingerprint:
+        raise CheckpointMismatchError(
+            f"{path} was trained with mesh template {metadata['template_fingerprint']}, but the template given "
+            f"({template.body_model}/{template.coarse_topology}) has fingerprint {fingerprint}; "
+            "load the template the checkpoint was trained with"
+        )
+    network = LIHMRNet(config, template)
+    expected = network.state_dict()
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            stored = {name: handle.get_tensor(name) for name in handle.keys()}
+    except (SafetensorError, OSError) as error:
+        raise _unreadable(path, error) from error
+    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+    wrong_shape = [
+        f"{name} {tuple(stored[name].shape)} != {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in stored and stored[name].shape != tensor.shape
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = [
+            f"missing {', '.join(missing[:5])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
+            f"wrong shape {', '.join(wrong_shape[:5])}" if wrong_shape else "",
+        ]
+        raise CheckpointMismatchError(f"{path} weights do not fit the network: {'; '.join(p for p in parts if p)}")
+    network.load_state_dict(stored)
+    return network.eval()
+
+
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        hint = ""
+        if path == DEFAULT_CHECKPOINT:
+            hint = " (the default checkpoint is produced by training; pass --checkpoint)"
+        raise FileNotFoundError(f"checkpoint {path} does not exist{hint}")
+    return path
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointMismatchError:
+    """The error for a file safetensors cannot parse (corrupt, truncated, another format such as a pickle)."""
+    return CheckpointMismatchError(
+        f"{path} is not a readable safetensors checkpoint ({type(error).__name__}: {error}); "
+        "it may be truncated or in another format (pickled .pt/.pth files are never loaded)"
+    )
+
+
+def _config_differences(expected: Mapping[str, Any], stored: Mapping[str, Any], prefix: str = "") -> list[str]:
+    differences = []
+    for key in sorted(set(expected) | set(stored)):
+        left, right = expected.get(key), stored.get(key)
+        if isinstance(left, Mapping) and isinstance(right, Mapping):
+            differences += _config_differences(left, right, f"{prefix}{key}.")
+        elif left != right:
+            differences.append(f"{prefix}{key}: expected {left!r}, checkpoint has {right!r}")
+    return differences
+

@@ -1,0 +1,107 @@
+"""Checkpoints: safetensors + metadata round trip and mismatch errors (lihmr_ros.model.checkpoint)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lihmr_ros.body.template import MeshTemplate
+from lihmr_ros.model.checkpoint import CheckpointMismatchError, load_checkpoint, read_metadata, save_checkpoint
+from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
+from lihmr_ros.model.inputs import CropSpec
+from lihmr_ros.model.network import LIHMRNet
+
+torch.set_num_threads(2)
+
+CONFIG = NetworkConfig(
+    window=3,
+    crop=CropSpec(size=32),
+    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
+    lifter=LifterConfig(width=32, depth=1),
+    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, residual_rank=4),
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> MeshTemplate:
+    from lihmr_ros.body import load_template
+
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def saved(template: MeshTemplate, tmp_path_factory: pytest.TempPathFactory) -> tuple[LIHMRNet, Path]:
+    torch.manual_seed(0)
+    network = LIHMRNet(CONFIG, template)
+    # Move BatchNorm statistics off their defaults so the round trip covers buffers too.
+    network.train()
+    with torch.no_grad():
+        network.encode_crops(torch.rand(4, 3, 32, 32))
+    path = tmp_path_factory.mktemp("ckpt") / "net.safetensors"
+    save_checkpoint(path, network.eval(), training={"steps": 12, "dataset": "unit-test"})
+    return network, path
+
+
+def test_round_trip_restores_config_weights_and_outputs(template: MeshTemplate, saved: tuple[LIHMRNet, Path]) -> None:
+    network, path = saved
+    loaded = load_checkpoint(path, template)
+    assert loaded.config == CONFIG and not loaded.training
+    for name, tensor in network.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    generator = torch.Generator().manual_seed(1)
+    inputs = (
+        torch.rand(2, 3, 3, 32, 32, generator=generator),
+        torch.rand(2, 3, 17, 3, generator=generator),
+        torch.rand(2, 3, 3, generator=generator),
+    )
+    with torch.no_grad():
+        for ours, theirs in zip(network(*inputs), loaded(*inputs)):
+            assert torch.equal(ours, theirs)
+    metadata = read_metadata(path)
+    assert metadata["training"] == {"steps": 12, "dataset": "unit-test"}
+    assert metadata["template_fingerprint"] == template.fingerprint()
+
+
+def test_config_mismatch_names_the_field(template: MeshTemplate, saved: tuple[LIHMRNet, Path]) -> None:
+    _, path = saved
+    with pytest.raises(CheckpointMismatchError, match=r"window: expected 16, checkpoint has 3"):
+        load_checkpoint(path, template, expected_config=CONFIG.with_window(16))
+    other = dataclasses.replace(CONFIG, lifter=LifterConfig(width=32, depth=2))
+    with pytest.raises(CheckpointMismatchError, match=r"lifter.depth: expected 2, checkpoint has 1"):
+        load_checkpoint(path, template, expected_config=other)
+
+
+def test_template_mismatch_is_refused(template: MeshTemplate, saved: tuple[LIHMRNet, Path]) -> None:
+    _, path = saved
+    moved = dataclasses.replace(template, rest_joints=template.rest_joints + 0.01)
+    with pytest.raises(CheckpointMismatchError, match=f"template {template.fingerprint()}.*{moved.fingerprint()}"):
+        load_checkpoint(path, moved)
+
+
+def test_foreign_and_damaged_files_are_refused(
+    template: MeshTemplate, saved: tuple[LIHMRNet, Path], tmp_path: Path
+) -> None:
+    network, path = saved
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"weight": torch.zeros(2)}, str(foreign))
+    with pytest.raises(CheckpointMismatchError, match="not a LIHMR checkpoint"):
+        load_checkpoint(foreign, template)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.safetensors", template)
+    tensors = {name: tensor.contiguous() for name, tensor in network.state_dict().items()}
+    tensors["lifting.lifter.joint_head.weight"] = torch.zeros(3, 7)
+    del tensors["encoder.project.0.bias"]
+    metadata = {
+        "format": "lihmr-checkpoint-1",
+        "network_config": json.dumps(CONFIG.to_dict()),
+        "template_fingerprint": template.fingerprint(),
+    }
+    damaged = tmp_path / "damaged.safetensors"
+    save_file(tensors, str(damaged), metadata=metadata)
+    with pytest.raises(CheckpointMismatchError, match=r"missing encoder.project.0.bias.*wrong shape lifting"):
+        load_checkpoint(damaged, template)
