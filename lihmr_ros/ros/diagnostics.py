@@ -23,7 +23,9 @@ def _level_and_message(snapshot: StatisticsSnapshot) -> tuple[bytes, str]:
     if snapshot.failures:
         return DiagnosticStatus.ERROR, f"{snapshot.failures} images failed in the pipeline (see the node's log)"
     if snapshot.bad_input:
-        return DiagnosticStatus.WARN, f"{snapshot.bad_input} input images could not be converted (see the log)"
+        return DiagnosticStatus.WARN, (
+            f"{snapshot.bad_input} input messages (images, camera_info, keypoints) were unusable (see the log)"
+        )
     if snapshot.input_rate_hz == 0.0:
         return DiagnosticStatus.WARN, "no images received"
     received = snapshot.input_rate_hz * snapshot.period_s

@@ -132,6 +132,7 @@ class LihmrNode(Node):
             self._camera = CameraIntrinsics.from_camera_info(message)
         except ValueError as error:
             self._camera = None
+            self._statistics.count_bad_input()
             self.get_logger().warning(
                 f"ignoring camera_info, placing people with assumed intrinsics instead: {error}",
                 throttle_duration_sec=WARNING_THROTTLE_S,

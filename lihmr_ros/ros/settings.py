@@ -60,8 +60,9 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
         hint = (
             "the shipped default weights are not installed; " if not checked["weights"] else ""
         )
+        problem = "is not a regular file" if weights.exists() else "does not exist"
         raise SettingsError(
-            f"invalid parameter 'weights': checkpoint {weights} does not exist ({hint}set the 'weights' parameter "
+            f"invalid parameter 'weights': checkpoint {weights} {problem} ({hint}set the 'weights' parameter "
             "to a LIHMR .safetensors checkpoint, e.g. --ros-args -p weights:=/path/to/model.safetensors)"
         )
     device = str(checked["device"]).strip()

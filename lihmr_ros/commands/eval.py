@@ -1,0 +1,76 @@
+"""``lihmr eval``: accuracy of the whole streaming pipeline on sequences with 3D ground truth.
+
+Examples::
+
+    lihmr eval --data data/synth_eval --weights runs/lihmr/best.safetensors
+    lihmr eval --data data/synth_eval --json       # one JSON object on stdout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+JSON_KEYS: tuple[str, ...] = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames")
+"""The keys of ``--json`` output (the evaluation contract)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate the node's pipeline on DIR/<sequence>/{frames/,camera.json,gt.npz}",
+        description=(
+            "Run the same streaming pipeline as the node (BlazePose keypoints, tracking, causal windows) over "
+            "every sequence of DIR and report MPJPE, PA-MPJPE, MPVE, PA-MPVE (mm), acceleration error "
+            "(mm/frame^2) and the fraction of frames with a detection."
+        ),
+    )
+    parser.add_argument("--data", type=Path, required=True, help="evaluation data directory")
+    parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: the shipped weights)")
+    parser.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch (as the node)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the metrics only")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lihmr_ros.evaluation.runner import PipelineFactory, evaluate
+    from lihmr_ros.evaluation.sequences import find_sequences, load_sequence
+    from lihmr_ros.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointMismatchError
+    from lihmr_ros.ros.settings import SettingsError
+
+    weights = args.weights or DEFAULT_CHECKPOINT
+    logger = logging.getLogger("lihmr.eval")
+    logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, stream=sys.stderr)
+    try:
+        sequences = [load_sequence(path) for path in find_sequences(args.data)]
+        factory = PipelineFactory(weights, args.backend, args.device, logger)
+    except (FileNotFoundError, ValueError, SettingsError, CheckpointMismatchError) as error:
+        print(f"lihmr eval: {error}", file=sys.stderr)
+        return 2
+    progress = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr))
+    try:
+        report = evaluate(sequences, factory, progress)
+    finally:
+        factory.close()
+    metrics = report.metrics
+    if args.json:
+        print(json.dumps({key: _json_number(metrics[key]) for key in JSON_KEYS}))
+        return 0
+    print(
+        f"{len(sequences)} sequences, {metrics['frames']} frames with a visible person, "
+        f"detected {metrics['detected_fraction']:.3f}\n"
+        f"MPJPE {metrics['mpjpe']:.1f} mm  PA-MPJPE {metrics['pa_mpjpe']:.1f} mm  "
+        f"MPVE {metrics['mpve']:.1f} mm  PA-MPVE {metrics['pa_mpve']:.1f} mm  "
+        f"accel {metrics['accel']:.2f} mm/frame^2  ({report.milliseconds_per_frame:.1f} ms/frame)"
+    )
+    return 0
+
+
+def _json_number(value: float | int) -> float | int | None:
+    """NaN (a metric without any detected frame) becomes null: JSON has no NaN."""
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -1,0 +1,166 @@
+"""Training hyper-parameters as one frozen value read from ``config/train.yaml``.
+
+Unknown keys are errors (a misspelt loss weight must not silently train with
+the default) and relative paths are resolved against the working directory,
+because ``lihmr train`` is run from wherever the data lives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from lihmr_ros.model.config import NetworkConfig, _build
+
+FULL_MESH_TARGETS = ("anny", "upsampled")
+BEST_METRICS = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train: str = "data/synth_train"
+    """Directory written by ``lihmr synth`` (manifest.json + shards)."""
+    validation: str = ""
+    """Held-out data set directory for validation and ``best.safetensors``; empty: none."""
+    validation_sequences: int = 64
+    """At most this many validation sequences per validation run (keeps it to seconds on a CPU)."""
+    full_mesh_targets: str = "anny"
+    """``anny``: exact full meshes from the stored Anny parameters (one batched Anny forward of the
+    target frames per step); ``upsampled``: the stored coarse ground truth through the template's fixed
+    upsampling (no Anny, but the full-resolution residual then has nothing to learn)."""
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.02
+    warmup_steps: int = 1000
+    min_learning_rate_ratio: float = 0.02
+    """The cosine schedule ends at this fraction of ``learning_rate``."""
+    gradient_clip: float = 1.0
+    """Global gradient-norm clip; 0 disables it."""
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms (metres for 3D terms, crop-normalised units for 2D ones)."""
+
+    vertices: float = 1.0
+    """L1 on the full mesh."""
+    coarse_vertices: float = 1.0
+    """L1 on the coarse mesh (through the full mesh when the data's coarse topology differs)."""
+    joints: float = 1.0
+    """L1 on the COCO joints regressed from the predicted mesh (target frame)."""
+    lifted_joints: float = 1.0
+    """L1 on the lifter's joints of every frame of the window."""
+    reprojection: float = 0.1
+    """L1 between projected joints (+ true root, true K) and true 2D joints, crop-normalised."""
+    normals: float = 0.1
+    """1 - cosine between predicted and true face normals of the full mesh."""
+    edges: float = 5.0
+    """L1 between predicted and true edge lengths of the full mesh."""
+    acceleration: float = 1.0
+    """L1 between predicted and true second differences of the lifter's joints across the window."""
+    shape: float = 0.1
+    """L1 on the shape parameters (Anny phenotypes)."""
+
+    def as_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    colour_jitter: float = 0.2
+    """Per-window random gain / offset of each colour channel, up to this fraction (0 disables)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``lihmr train`` needs besides the network architecture."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    network: str = ""
+    """Network YAML (``config/model.yaml`` layout); empty: the built-in defaults, which equal it."""
+    out: str = "runs/lihmr"
+    seed: int = 0
+    steps: int = 60000
+    batch_size: int = 32
+    """Windows per step."""
+    windows_per_run: int = 1
+    """Consecutive windows drawn together from one sequence.  They share all but
+    one frame, so the image encoder (about 98% of a window's FLOPs) runs once
+    per distinct frame: 16 windows of 16 frames need 31 encoder passes instead
+    of 256.  1 samples every window independently."""
+    lifter_only_steps: int = 0
+    """Stage-wise option: the first N steps train encoder + lifter only (lifter losses, refiner not run)."""
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    losses: LossWeights = field(default_factory=LossWeights)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    log_every: int = 20
+    validate_every: int = 2000
+    checkpoint_every: int = 500
+    best_metric: str = "pa_mpjpe"
+    device: str = "auto"
+    threads: int = 2
+    """CPU threads of torch (2 on the development machines)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("steps", "batch_size", "windows_per_run", "log_every", "validate_every", "checkpoint_every", "threads"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lifter_only_steps < 0:
+            problems.append(f"lifter_only_steps must be >= 0, got {self.lifter_only_steps}")
+        if self.data.full_mesh_targets not in FULL_MESH_TARGETS:
+            problems.append(f"data.full_mesh_targets must be one of {FULL_MESH_TARGETS}")
+        if self.data.validation_sequences < 1:
+            problems.append("data.validation_sequences must be >= 1")
+        if self.best_metric not in BEST_METRICS:
+            problems.append(f"best_metric must be one of {BEST_METRICS}, got {self.best_metric!r}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            problems.append(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        optimizer = self.optimizer
+        if not optimizer.learning_rate > 0 or optimizer.weight_decay < 0 or optimizer.warmup_steps < 0:
+            problems.append("optimizer: learning_rate must be > 0, weight_decay and warmup_steps >= 0")
+        if not 0.0 <= optimizer.min_learning_rate_ratio <= 1.0 or optimizer.gradient_clip < 0:
+            problems.append("optimizer: min_learning_rate_ratio must lie in [0, 1] and gradient_clip be >= 0")
+        negative = [name for name, value in self.losses.as_dict().items() if value < 0]
+        if negative:
+            problems.append(f"loss weights must be >= 0: {', '.join(negative)}")
+        if not 0.0 <= self.augment.colour_jitter < 1.0:
+            problems.append("augment.colour_jitter must lie in [0, 1)")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def network_config(self) -> NetworkConfig:
+        return NetworkConfig.from_yaml(self.network) if self.network else NetworkConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        return _build(cls, data, "train")
+
+    @classmethod
+    def from_yaml(cls, path: Path | str) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"training config {path} does not exist")
+        with path.open() as stream:
+            data = yaml.safe_load(stream) or {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"training config {path} must be a YAML mapping")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from error
+
+    def with_overrides(self, **changes: Any) -> "TrainConfig":
+        """Same config with top-level fields replaced (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{key: value for key, value in changes.items() if value is not None})

@@ -1,0 +1,188 @@
+"""Training windows from synthetic shards, held in memory and sampled by index arithmetic.
+
+Why preload: on two CPU cores a step is bound by the network, and any data
+loader that decompresses shards or spawns workers per step steals from it.
+Every shard is read once into flat numpy arrays (crops stay uint8, ~49 kB per
+128 px frame, so 100k frames fit in ~5 GB); a window is then a row of a
+precomputed (N, T) index table and a batch is one fancy-indexing gather.
+
+Windows mirror the runtime's person windows (``lihmr_ros.tracking.window``):
+they hold only frames where the person had a crop (the runtime's track only
+receives frames where the person was detected), end at the target frame
+(causal) or centre on it, and are edge-padded by repeating the end frame
+when the sequence has too few such frames.  A target frame must be
+``frame_valid`` (enough joints visible to be a meaningful label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lihmr_ros.synth.dataset import SynthDataset
+from lihmr_ros.synth.generator import KEYPOINTS_NONE
+
+PER_FRAME_KEYS: tuple[str, ...] = (
+    "crops",
+    "keypoints",
+    "crop_info",
+    "boxes",
+    "joints_2d",
+    "joints_cam",
+    "root_cam",
+    "coarse_vertices",
+    "pose_quaternions",
+    "global_rotation",
+)
+
+
+@dataclass(frozen=True)
+class WindowBatch:
+    """B windows of T frames as numpy arrays; ``target_*`` fields describe each window's target frame."""
+
+    crops: np.ndarray
+    """(U, S, S, 3) uint8 RGB crops of the U distinct frames the windows use (shared, encoded once)."""
+    crop_index: np.ndarray
+    """(B, T) int64 row of ``crops`` for every frame of every window."""
+    crop_group: np.ndarray
+    """(U,) int64 sequence of each crop, numbered 0..G-1 within the batch (for per-camera augmentation)."""
+    keypoints: np.ndarray
+    """(B, T, 17, 3) float32 crop-normalised keypoints + confidence (network input)."""
+    crop_info: np.ndarray
+    """(B, T, 3) float32 (network input)."""
+    boxes: np.ndarray
+    """(B, T, 3) float32 crop boxes (cx, cy, size), pixels."""
+    joints_2d: np.ndarray
+    """(B, T, 17, 2) float32 projected true joints, pixels."""
+    joints: np.ndarray
+    """(B, T, 17, 3) float32 true root-relative joints, camera frame, metres."""
+    root: np.ndarray
+    """(B, T, 3) float32 true root positions, camera frame."""
+    intrinsics: np.ndarray
+    """(B, 3, 3) float32 camera matrices."""
+    phenotypes: np.ndarray
+    """(B, P) float32 true shape parameters."""
+    target_coarse_vertices: np.ndarray
+    """(B, Vc, 3) float32 true root-relative coarse vertices of the data set's coarse topology."""
+    target_pose_quaternions: np.ndarray
+    """(B, 104, 4) float32 Anny bone rotations of the target frame (to rebuild its full mesh)."""
+    target_global_rotation: np.ndarray
+    """(B, 3, 3) float32."""
+
+    @property
+    def size(self) -> int:
+        return int(self.crop_index.shape[0])
+
+
+def window_table(has_crop: np.ndarray, is_target: np.ndarray, window: int, target_index: int) -> np.ndarray:
+    """(N, T) frame indices (into this sequence) of the window of every usable target frame.
+
+    ``has_crop`` / ``is_target`` are (F,) bool for one sequence.  Windows are
+    built over the frames with a crop only; positions before the first or
+    after the last of them repeat that end frame.
+    """
+    crop_frames = np.flatnonzero(has_crop)
+    targets = np.flatnonzero(is_target & has_crop)
+    if targets.size == 0:
+        return np.zeros((0, window), dtype=np.int64)
+    position = np.searchsorted(crop_frames, targets)
+    offsets = np.arange(window) - target_index
+    rows = np.clip(position[:, None] + offsets[None, :], 0, crop_frames.size - 1)
+    return crop_frames[rows]
+
+
+class WindowSampler:
+    """All frames of one data set in memory plus the table of every training window."""
+
+    def __init__(self, directory: Path, window: int, target_index: int, crop_size: int) -> None:
+        dataset = SynthDataset(directory)
+        self.directory = Path(directory)
+        self.coarse_topology: str = dataset.manifest["config"]["body"]["coarse_topology"]
+        stored_crop = int(dataset.manifest["config"]["output"]["crop_size"])
+        if stored_crop != crop_size:
+            raise ValueError(
+                f"{directory} holds {stored_crop} px crops but the network takes {crop_size} px crops; "
+                f"regenerate the data with output.crop_size: {crop_size}"
+            )
+        columns: dict[str, list[np.ndarray]] = {key: [] for key in PER_FRAME_KEYS}
+        frame_sequence, sequence_intrinsics, sequence_phenotypes, tables = [], [], [], []
+        first_frame, sequence_index = 0, 0
+        for record in dataset.sequences():
+            for key in PER_FRAME_KEYS:
+                columns[key].append(record.arrays[key])
+            has_crop = record.arrays["keypoint_source"] != KEYPOINTS_NONE
+            table = window_table(has_crop, record.arrays["frame_valid"], window, target_index)
+            tables.append(table + first_frame)
+            frame_sequence.append(np.full(record.num_frames, sequence_index, dtype=np.int64))
+            sequence_intrinsics.append(record.intrinsics)
+            sequence_phenotypes.append(record.phenotypes)
+            first_frame += record.num_frames
+            sequence_index += 1
+        if sequence_index == 0:
+            raise ValueError(f"{directory} holds no sequences")
+        self.frames = {key: np.concatenate(parts) for key, parts in columns.items()}
+        self.frame_sequence = np.concatenate(frame_sequence)
+        self.intrinsics = np.stack(sequence_intrinsics).astype(np.float32)
+        self.phenotypes = np.stack(sequence_phenotypes).astype(np.float32)
+        self.windows = np.concatenate(tables)
+        window_sequence = self.frame_sequence[self.windows[:, target_index]] if len(self.windows) else np.zeros(0)
+        # Windows of one sequence are contiguous rows: [first, end) per sequence, for run sampling.
+        self._run_first = np.searchsorted(window_sequence, window_sequence, side="left")
+        self._run_end = np.searchsorted(window_sequence, window_sequence, side="right")
+        self.num_sequences = sequence_index
+        if len(self.windows) == 0:
+            raise ValueError(f"{directory} has no frame usable as a training target (frame_valid with a crop)")
+        self.target_index = target_index
+
+    @property
+    def num_windows(self) -> int:
+        return int(len(self.windows))
+
+    @property
+    def num_coarse_vertices(self) -> int:
+        return int(self.frames["coarse_vertices"].shape[1])
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(sum(array.nbytes for array in self.frames.values()))
+
+    def sample(self, rng: np.random.Generator, batch_size: int, windows_per_run: int = 1) -> WindowBatch:
+        """``batch_size`` windows in runs of ``windows_per_run`` consecutive ones.
+
+        Each run starts at a window drawn uniformly with replacement and is
+        shifted back where it would cross the end of its sequence; a sequence
+        with fewer windows than a run repeats its last one.
+        """
+        runs = -(-batch_size // windows_per_run)
+        starts = rng.integers(0, self.num_windows, size=runs)
+        first, end = self._run_first[starts], self._run_end[starts]
+        starts = np.maximum(first, np.minimum(starts, end - windows_per_run))
+        ids = np.minimum(starts[:, None] + np.arange(windows_per_run)[None, :], end[:, None] - 1)
+        return self.gather(ids.reshape(-1)[:batch_size])
+
+    def gather(self, window_ids: np.ndarray) -> WindowBatch:
+        """The windows with the given rows of :attr:`windows`."""
+        rows = self.windows[np.asarray(window_ids, dtype=np.int64)]  # (B, T) global frame indices
+        targets = rows[:, self.target_index]
+        sequences = self.frame_sequence[targets]
+        frames = self.frames
+        distinct, crop_index = np.unique(rows, return_inverse=True)
+        _, crop_group = np.unique(self.frame_sequence[distinct], return_inverse=True)
+        return WindowBatch(
+            crops=frames["crops"][distinct],
+            crop_index=crop_index.reshape(rows.shape),
+            crop_group=crop_group.reshape(-1),
+            keypoints=frames["keypoints"][rows],
+            crop_info=frames["crop_info"][rows],
+            boxes=frames["boxes"][rows],
+            joints_2d=frames["joints_2d"][rows],
+            joints=frames["joints_cam"][rows],
+            root=frames["root_cam"][rows],
+            intrinsics=self.intrinsics[sequences],
+            phenotypes=self.phenotypes[sequences],
+            target_coarse_vertices=frames["coarse_vertices"][targets].astype(np.float32),
+            target_pose_quaternions=frames["pose_quaternions"][targets],
+            target_global_rotation=frames["global_rotation"][targets],
+        )

@@ -1,0 +1,110 @@
+"""Evaluation metrics against answers known in closed form (lihmr_ros.evaluation.metrics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from lihmr_ros.evaluation.metrics import MetricAccumulator, acceleration_errors_mm, procrustes_aligned
+
+LEFT_HIP, RIGHT_HIP = 11, 12
+
+
+def random_joints(frames: int, seed: int = 0) -> np.ndarray:
+    """(F, 17, 3) body-sized random joints in front of a camera."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(scale=0.4, size=(frames, 17, 3)) + np.array([0.0, 0.0, 3.0])
+
+
+def summary_of(predicted: np.ndarray, target: np.ndarray, detected: np.ndarray | None = None, **vertices) -> dict:
+    accumulator = MetricAccumulator()
+    detected = np.ones(len(target), dtype=bool) if detected is None else detected
+    accumulator.add_sequence(predicted, target, detected, **vertices)
+    return accumulator.summary()
+
+
+def test_procrustes_removes_rotation_scale_and_translation() -> None:
+    target = random_joints(4)
+    rotation = Rotation.from_euler("xyz", [30, -50, 120], degrees=True).as_matrix()
+    moved = 1.7 * target @ rotation.T + np.array([0.3, -2.0, 5.0])
+    np.testing.assert_allclose(procrustes_aligned(moved, target), target, atol=1e-9)
+    result = summary_of(moved, target)
+    assert result["pa_mpjpe"] == pytest.approx(0.0, abs=1e-6)
+    assert result["mpjpe"] > 100.0  # rotated and scaled: the non-aligned error sees it
+
+
+def test_procrustes_does_not_use_a_reflection() -> None:
+    target = random_joints(1, seed=3)
+    mirrored = target * np.array([-1.0, 1.0, 1.0])
+    assert summary_of(mirrored, target)["pa_mpjpe"] > 10.0
+
+
+def test_mpjpe_of_a_known_offset() -> None:
+    target = random_joints(3)
+    predicted = target.copy()
+    predicted[:, 0] += np.array([0.0, 0.017, 0.0])  # the nose 17 mm off: 1 mm over 17 joints
+    assert summary_of(predicted, target)["mpjpe"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mpjpe_ignores_a_global_translation() -> None:
+    target = random_joints(3)
+    assert summary_of(target + np.array([0.5, -0.2, 1.0]), target)["mpjpe"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_mpve_aligns_vertices_by_the_joints_mid_hip() -> None:
+    target = random_joints(2)
+    vertices = random_joints(2, seed=5)
+    shift = np.array([0.0, 0.0, 0.01])  # predicted body 10 mm further away: cancels with its own mid-hip
+    offset_vertices = vertices + shift + np.array([0.002, 0.0, 0.0])  # 2 mm of real vertex error
+    result = summary_of(target + shift, target, predicted_vertices=offset_vertices, target_vertices=vertices)
+    assert result["mpve"] == pytest.approx(2.0, abs=1e-6)
+    assert result["pa_mpve"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_acceleration_of_constant_velocity_motion_is_zero_and_a_known_acceleration_is_found() -> None:
+    frames = 10
+    base = random_joints(1)[0]
+    velocity = np.random.default_rng(1).normal(scale=0.01, size=(17, 3))
+    velocity[[LEFT_HIP, RIGHT_HIP]] = 0.0
+    time = np.arange(frames)[:, None, None]
+    target = np.repeat(base[None], frames, axis=0)
+    linear = target + time * velocity
+    assert summary_of(linear, target)["accel"] == pytest.approx(0.0, abs=1e-9)
+    accelerating = target.copy()
+    accelerating[:, 0, 1] += 0.5 * 0.004 * time[:, 0, 0] ** 2  # nose: 4 mm/frame^2
+    assert summary_of(accelerating, target)["accel"] == pytest.approx(4.0 / 17.0, abs=1e-9)
+
+
+def test_acceleration_only_over_consecutive_usable_frames() -> None:
+    usable = np.array([True, True, False, True, True, True])
+    target = random_joints(6)
+    errors = acceleration_errors_mm(target, target, usable)
+    assert errors.shape == (1,)  # only the triple (3, 4, 5) is consecutive
+
+
+def test_nan_frames_are_skipped_and_detection_fraction_counts_visible_frames() -> None:
+    target = random_joints(7)
+    target[1] = np.nan  # person not visible
+    predicted = target.copy()
+    predicted[3] = 1e6  # garbage on a frame the pipeline missed: must not count
+    detected = np.array([True, True, True, False, True, True, True])
+    result = summary_of(predicted, target, detected)
+    assert result["frames"] == 6
+    assert result["detected_fraction"] == pytest.approx(5 / 6)
+    assert result["mpjpe"] == pytest.approx(0.0, abs=1e-9)
+    assert result["accel"] == pytest.approx(0.0, abs=1e-9)  # from the one usable triple (4, 5, 6)
+
+
+def test_no_detection_gives_undefined_metrics() -> None:
+    target = random_joints(3)
+    result = summary_of(np.full_like(target, np.nan), target, np.zeros(3, dtype=bool))
+    assert np.isnan(result["mpjpe"]) and result["detected_fraction"] == 0.0 and result["frames"] == 3
+
+
+def test_nan_prediction_on_a_detected_frame_is_an_error() -> None:
+    target = random_joints(2)
+    predicted = target.copy()
+    predicted[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        summary_of(predicted, target)

@@ -1,0 +1,133 @@
+"""Loss terms of training: zero at the ground truth, positive off it, gradients (lihmr_ros.training.losses)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lihmr_ros.body import load_template
+from lihmr_ros.model.network import NetworkOutput
+from lihmr_ros.training.config import LossWeights
+from lihmr_ros.training.losses import (
+    LossFunction,
+    LossTargets,
+    acceleration_loss,
+    edge_loss,
+    normal_loss,
+    reprojection_l1,
+    unique_edges,
+)
+
+torch.set_num_threads(2)
+BATCH, WINDOW = 2, 4
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template()
+
+
+def upsample_with(template):
+    index = torch.as_tensor(template.upsample_index)
+    weight = torch.as_tensor(template.upsample_weight)
+    return lambda coarse: (coarse[:, index] * weight[..., None]).sum(dim=2)
+
+
+def camera_targets(template, seed: int = 0) -> LossTargets:
+    """Ground truth of a plausible batch: rest bodies 3-5 m away, joints projected with K into their boxes."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.as_tensor(template.coarse_vertices).expand(BATCH, -1, -1).clone()
+    vertices = upsample_with(template)(coarse)
+    joints = torch.as_tensor(template.rest_joints).expand(BATCH, WINDOW, -1, -1).clone()
+    joints = joints + 0.01 * torch.randn(joints.shape, generator=generator)
+    root = torch.tensor([0.2, 0.1, 3.0]) + torch.rand(BATCH, WINDOW, 3, generator=generator) * torch.tensor([0, 0, 2.0])
+    intrinsics = torch.tensor([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]]).expand(BATCH, 3, 3)
+    points = joints + root.unsqueeze(-2)
+    pixels = torch.stack([500 * points[..., 0] / points[..., 2] + 320, 500 * points[..., 1] / points[..., 2] + 240], -1)
+    boxes = torch.cat([pixels.mean(dim=2), torch.full((BATCH, WINDOW, 1), 300.0)], dim=-1)
+    return LossTargets(
+        vertices=vertices, coarse_vertices=coarse, joints=joints, root=root, joints_2d=pixels, boxes=boxes,
+        intrinsics=intrinsics, shape=torch.full((BATCH, 6), 0.5),
+    )
+
+
+def output_at(targets: LossTargets) -> NetworkOutput:
+    """A network output that equals the ground truth (target frame = last, causal)."""
+    return NetworkOutput(
+        vertices=targets.vertices.clone(), joints=targets.joints[:, -1].clone(),
+        coarse_vertices=targets.coarse_vertices.clone(), shape=targets.shape.clone(),
+        lifted_joints=targets.joints.clone(),
+    )
+
+
+def all_terms(function: LossFunction, output: NetworkOutput, targets: LossTargets) -> dict[str, torch.Tensor]:
+    terms = function.lifter_terms(output.lifted_joints, targets)
+    terms.update(function.mesh_terms(output, targets, target_index=WINDOW - 1))
+    return terms
+
+
+@pytest.mark.parametrize("coarse_supervision", ["direct", "through_full_mesh"])
+def test_every_term_is_zero_at_the_ground_truth(template, coarse_supervision: str) -> None:
+    targets = camera_targets(template)
+    if coarse_supervision == "through_full_mesh":
+        targets = LossTargets(**{**targets.__dict__, "coarse_vertices": None})
+        output = output_at(camera_targets(template))
+    else:
+        output = output_at(targets)
+    function = LossFunction(LossWeights(), template.full_faces, upsample_with(template), torch.device("cpu"))
+    terms = all_terms(function, output, targets)
+    assert set(terms) == set(LossWeights().as_dict())
+    for name, value in terms.items():
+        assert float(value) == pytest.approx(0.0, abs=1e-5), name
+
+
+def test_every_term_is_positive_off_the_ground_truth_and_has_gradients(template) -> None:
+    targets = camera_targets(template)
+    generator = torch.Generator().manual_seed(7)
+    exact = output_at(targets)
+    perturbed = NetworkOutput(*(
+        (value + 0.02 * torch.randn(value.shape, generator=generator)).requires_grad_() for value in exact
+    ))
+    function = LossFunction(LossWeights(), template.full_faces, upsample_with(template), torch.device("cpu"))
+    terms = all_terms(function, perturbed, targets)
+    for name, value in terms.items():
+        assert float(value.detach()) > 0.0, name
+    total = function.total(terms)
+    total.backward()
+    for name, value in zip(NetworkOutput._fields, perturbed):
+        assert value.grad is not None and torch.isfinite(value.grad).all() and value.grad.abs().sum() > 0, name
+
+
+def test_reprojection_measures_crop_normalised_units(template) -> None:
+    targets = camera_targets(template)
+    shifted = targets.joints_2d + torch.tensor([15.0, 0.0])  # 15 px right; boxes are 300 px: 0.1 units in x
+    value = reprojection_l1(targets.joints, targets.root, targets.intrinsics, targets.boxes, shifted)
+    assert float(value) == pytest.approx(0.5 * 0.1, rel=1e-4)  # mean over x and y
+
+
+def test_normal_and_edge_terms_react_to_surface_changes_not_to_translation(template) -> None:
+    targets = camera_targets(template)
+    faces = torch.as_tensor(template.full_faces.astype(np.int64))
+    edges = torch.as_tensor(unique_edges(template.full_faces))
+    moved = targets.vertices + torch.tensor([0.1, -0.2, 0.3])
+    assert float(normal_loss(moved, targets.vertices, faces)) == pytest.approx(0.0, abs=1e-6)
+    assert float(edge_loss(moved, targets.vertices, edges)) == pytest.approx(0.0, abs=1e-6)
+    scaled = targets.vertices * 1.1
+    assert float(edge_loss(scaled, targets.vertices, edges)) > 0.0
+    flipped = targets.vertices * torch.tensor([-1.0, 1.0, 1.0])  # mirror turns every normal
+    assert float(normal_loss(flipped, targets.vertices, faces)) > 0.5
+
+
+def test_unique_edges_counts_each_edge_once() -> None:
+    two_triangles = np.array([[0, 1, 2], [2, 1, 3]])
+    assert unique_edges(two_triangles).tolist() == [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]]
+
+
+def test_acceleration_loss_ignores_constant_velocity_offsets() -> None:
+    joints = torch.randn(BATCH, WINDOW, 17, 3)
+    drift = torch.arange(WINDOW, dtype=torch.float32)[None, :, None, None] * 0.05
+    assert float(acceleration_loss(joints + drift, joints)) == pytest.approx(0.0, abs=1e-6)
+    jerk = joints.clone()
+    jerk[:, 1] += 0.1
+    assert float(acceleration_loss(jerk, joints)) > 0.0

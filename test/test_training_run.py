@@ -1,0 +1,174 @@
+"""Tiny end-to-end training runs on shards written by the synth engine (lihmr_ros.training, `lihmr train`)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors import safe_open
+
+from lihmr_ros.body import load_template
+from lihmr_ros.cli import main
+from lihmr_ros.model.checkpoint import load_checkpoint, read_metadata
+from lihmr_ros.synth.config import config_from_dict
+from lihmr_ros.synth.dataset_writer import generate_dataset
+from lihmr_ros.training.config import TrainConfig
+from lihmr_ros.training.trainer import Trainer
+
+CROP = 32
+TINY_DATA = {
+    "body": {"coarse_topology": "notoes_collapse3pc"},
+    "motion": {"frames": [8, 10]},
+    "camera": {"image_sizes": [[192, 144]], "distance_m": [2.0, 4.0]},
+    "scene": {"texture_size": 128},
+    "keypoints": {"source": "noise"},
+    "output": {"sequences_per_shard": 2, "crop_size": CROP},
+}
+TINY_NETWORK = {
+    "window": 4,
+    "crop": {"size": CROP},
+    "encoder": {"feature_dim": 32, "channels": [8, 16]},
+    "lifter": {"width": 32, "depth": 1},
+    "refiner": {"width": 32, "latent_tokens": 8, "latent_width": 16, "low_blocks": 1, "residual_rank": 4},
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("train_data") / "synth"
+    generate_dataset(directory, config_from_dict(TINY_DATA), seed=5, sequences=3, workers=1, progress=False)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def network_yaml(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("network") / "model.yaml"
+    path.write_text(yaml.safe_dump(TINY_NETWORK))
+    return path
+
+
+def tiny_config(data_dir: Path, network_yaml: Path | None, out: Path, **changes) -> TrainConfig:
+    base = {
+        "data": {"train": str(data_dir), "validation": str(data_dir), "validation_sequences": 1},
+        "network": str(network_yaml) if network_yaml else "",
+        "out": str(out),
+        "seed": 3,
+        "threads": 1,  # tiny layers: one thread avoids OpenMP contention on a busy 2-core machine
+        "steps": 6,
+        "batch_size": 4,
+        "log_every": 1,
+        "validate_every": 3,
+        "checkpoint_every": 3,
+        "optimizer": {"learning_rate": 2e-3, "warmup_steps": 1},
+    }
+    base.update(changes)
+    return TrainConfig.from_dict(base)
+
+
+def weights_of(path: Path) -> dict[str, torch.Tensor]:
+    with safe_open(str(path), framework="pt") as handle:
+        return {name: handle.get_tensor(name) for name in handle.keys()}
+
+
+def logged_losses(out: Path) -> list[float]:
+    with (out / "log.csv").open(newline="") as stream:
+        return [float(row["loss"]) for row in csv.DictReader(stream) if row["loss"]]
+
+
+def test_training_lowers_the_loss_and_writes_loadable_checkpoints(data_dir, network_yaml, tmp_path) -> None:
+    config = tiny_config(data_dir, network_yaml, tmp_path / "run", steps=40, validate_every=40, checkpoint_every=40)
+    result = Trainer(config, report=lambda line: None).run(progress=False)
+    assert result.steps == 40
+    losses = logged_losses(tmp_path / "run")
+    assert len(losses) == 40
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    template = load_template()
+    network = load_checkpoint(tmp_path / "run" / "last.safetensors", template)
+    assert network.config.window == 4 and network.config.crop.size == CROP
+    assert read_metadata(tmp_path / "run" / "last.safetensors")["training"]["step"] == 40
+    best = load_checkpoint(tmp_path / "run" / "best.safetensors", template)
+    assert best.config == network.config
+    assert np.isfinite(result.best_metric)
+
+
+def test_resumed_run_continues_the_step_count_and_matches_an_uninterrupted_one(
+    data_dir, network_yaml, tmp_path
+) -> None:
+    straight = Trainer(tiny_config(data_dir, network_yaml, tmp_path / "straight"), report=lambda line: None)
+    straight.run(progress=False)
+
+    interrupted = tiny_config(data_dir, network_yaml, tmp_path / "resumed")
+    assert main(["train", "--config", _write(interrupted, tmp_path), "--max-steps", "3", "--no-progress"]) == 0
+    assert read_metadata(tmp_path / "resumed" / "last.safetensors")["training"]["step"] == 3
+    resumed = Trainer(interrupted, resume=True, report=lambda line: None)
+    assert resumed.step == 3
+    assert resumed.run(progress=False).steps == 6
+
+    first, second = weights_of(tmp_path / "straight" / "last.safetensors"), weights_of(
+        tmp_path / "resumed" / "last.safetensors"
+    )
+    assert first.keys() == second.keys()
+    for name in first:
+        torch.testing.assert_close(first[name], second[name], rtol=0, atol=0, msg=name)
+    with (tmp_path / "resumed" / "log.csv").open(newline="") as stream:
+        steps = [int(row["step"]) for row in csv.DictReader(stream)]
+    assert steps == sorted(set(steps)) and steps[-1] == 6
+
+
+def _write(config: TrainConfig, directory: Path) -> str:
+    path = directory / "train.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    return str(path)
+
+
+def test_an_existing_run_is_not_overwritten_without_resume(data_dir, network_yaml, tmp_path, capsys) -> None:
+    config = tiny_config(data_dir, network_yaml, tmp_path / "run", steps=1, checkpoint_every=1)
+    Trainer(config, report=lambda line: None).run(progress=False)
+    assert main(["train", "--config", _write(config, tmp_path), "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_lifter_only_phase_leaves_the_refiner_untouched(data_dir, network_yaml, tmp_path) -> None:
+    config = tiny_config(
+        data_dir, network_yaml, tmp_path / "stage", steps=2, lifter_only_steps=2, checkpoint_every=2,
+        data={"train": str(data_dir), "validation": ""},
+    )
+    trainer = Trainer(config, report=lambda line: None)
+    before = {name: value.clone() for name, value in trainer.network.state_dict().items()}
+    trainer.run(progress=False)
+    after = trainer.network.state_dict()
+    refiner = [name for name in before if name.startswith("refiner.") and before[name].is_floating_point()]
+    lifter = [name for name in before if name.startswith("lifting.") and before[name].is_floating_point()]
+    assert refiner and all(torch.equal(before[name], after[name]) for name in refiner)
+    assert any(not torch.equal(before[name], after[name]) for name in lifter)
+
+
+def test_crop_size_mismatch_is_an_actionable_error(data_dir, tmp_path) -> None:
+    config = tiny_config(data_dir, None, tmp_path / "run")  # default network: 128 px crops
+    with pytest.raises(ValueError, match="crop_size: 128"):
+        Trainer(config, report=lambda line: None)
+
+
+
+def test_runs_of_windows_share_encoder_frames_and_stay_in_one_sequence(data_dir) -> None:
+    from lihmr_ros.training.windows import WindowSampler
+
+    sampler = WindowSampler(data_dir, window=4, target_index=3, crop_size=CROP)
+    ids = np.arange(4)
+    batch = sampler.gather(ids)
+    # Shared crops index back to exactly the frames of every window, each frame stored once.
+    expected = sampler.frames["crops"][sampler.windows[ids]]
+    assert np.array_equal(batch.crops[batch.crop_index], expected)
+    assert len(batch.crops) == len(np.unique(sampler.windows[ids]))
+
+    batch = sampler.sample(np.random.default_rng(0), batch_size=12, windows_per_run=4)
+    assert batch.size == 12 and batch.crop_index.shape == (12, 4)
+    assert len(batch.crops) < 12 * 4  # consecutive windows overlap, so frames are shared
+    targets = batch.target_coarse_vertices.reshape(3, 4, -1)
+    for run_groups, run_targets in zip(batch.crop_group[batch.crop_index].reshape(3, 4 * 4), targets):
+        assert len(set(run_groups.tolist())) == 1  # one sequence per run
+        assert len({row.tobytes() for row in run_targets}) > 1  # distinct target frames
