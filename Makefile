@@ -1,5 +1,5 @@
 # Entry points of the project; each target is one script under scripts/.
-.PHONY: setup test
+.PHONY: setup test demo
 
 # Create/update .venv, build the ROS 2 messages, prebuild Anny's cache (idempotent).
 setup:
@@ -8,3 +8,8 @@ setup:
 # Set up (idempotent), then run the whole test suite.
 test:
 	scripts/test.sh
+
+# Set up (idempotent), then run the demo (camera -> lihmr_node -> bag, overlay video, meshes in out/demo).
+# Arguments for `lihmr demo`: make demo DEMO_ARGS="--input clip.mp4 --fps 10"
+demo:
+	scripts/demo.sh $(DEMO_ARGS)

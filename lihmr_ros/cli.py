@@ -22,6 +22,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node",
     "train",
     "eval",
+    "demo",
+    "bag",
 )
 
 
