@@ -205,7 +205,7 @@ def _bench_node(args: argparse.Namespace) -> int:
         source=str(footage), fps=args.rate, max_frames=args.frames, start=0, width=width, height=height,
         intrinsics=camera_intrinsics(width, height, None, None, None, None),
         image_topic=session.IMAGE_TOPIC, camera_info_topic=session.CAMERA_INFO_TOPIC,
-        frame_id="camera_optical_frame", wait_subscribers=1,
+        frame_id="camera_optical_frame",
     )
     quiet = (lambda line: None) if args.json else (lambda line: print(f"[bench] {line}", flush=True))
     with tempfile.TemporaryDirectory(prefix="lihmr-bench-node-") as scratch:

@@ -156,7 +156,7 @@ def camera_info_message(intrinsics: CameraIntrinsics, frame_id: str):
 def publish(settings: CameraSettings, wait_subscribers: int) -> dict[str, int]:
     """Publish every frame at ``settings.fps`` once each topic has ``wait_subscribers``; returns the exit report."""
     import rclpy
-    from rclpy.qos import qos_profile_sensor_data
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
 
     from lihmr_ros.demo.frames import clips_for_input, read_frames
@@ -167,8 +167,11 @@ def publish(settings: CameraSettings, wait_subscribers: int) -> dict[str, int]:
     report = {"published": 0, "late": 0, "first_stamp_ns": 0, "last_stamp_ns": 0,
               "width": settings.width, "height": settings.height}
     try:
-        images = node.create_publisher(Image, settings.image_topic, qos_profile_sensor_data)
-        infos = node.create_publisher(CameraInfo, settings.camera_info_topic, qos_profile_sensor_data)
+        # Reliable, like many camera drivers: the node's best-effort (sensor-data) subscription
+        # still matches it, and the recorder's reliable one keeps every frame for the bag.
+        camera_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        images = node.create_publisher(Image, settings.image_topic, camera_qos)
+        infos = node.create_publisher(CameraInfo, settings.camera_info_topic, camera_qos)
         _wait_for_subscribers(node, (images, infos), wait_subscribers)
         time.sleep(DISCOVERY_SETTLE_S)
         camera_info = camera_info_message(settings.intrinsics, settings.frame_id)

@@ -111,7 +111,7 @@ def node_command(config: SessionConfig) -> list[str]:
 
 def _recorded_topics(names: tuple[str, ...]):
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
     from visualization_msgs.msg import MarkerArray
 
@@ -122,8 +122,8 @@ def _recorded_topics(names: tuple[str, ...]):
     overlay = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     available = {
-        IMAGE_TOPIC: RecordedTopic(IMAGE_TOPIC, Image, qos_profile_sensor_data),
-        CAMERA_INFO_TOPIC: RecordedTopic(CAMERA_INFO_TOPIC, CameraInfo, qos_profile_sensor_data),
+        IMAGE_TOPIC: RecordedTopic(IMAGE_TOPIC, Image, reliable),
+        CAMERA_INFO_TOPIC: RecordedTopic(CAMERA_INFO_TOPIC, CameraInfo, reliable),
         HUMANS_TOPIC: RecordedTopic(HUMANS_TOPIC, HumanMeshArray, reliable),
         TOPOLOGY_TOPIC: RecordedTopic(TOPOLOGY_TOPIC, MeshTopology, latched, latched=True),
         MARKERS_TOPIC: RecordedTopic(MARKERS_TOPIC, MarkerArray, reliable),
