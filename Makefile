@@ -1,5 +1,5 @@
 # Entry points of the project; each target is one script under scripts/.
-.PHONY: setup test demo
+.PHONY: setup test demo eval-heldout
 
 # Create/update .venv, build the ROS 2 messages, prebuild Anny's cache (idempotent).
 setup:
@@ -13,3 +13,8 @@ test:
 # Arguments for `lihmr demo`: make demo DEMO_ARGS="--input clip.mp4 --fps 10"
 demo:
 	scripts/demo.sh $(DEMO_ARGS)
+
+# Set up, regenerate the held-out evaluation split from its seed, evaluate the shipped weights
+# (the numbers in docs/model_card.md). Arguments for `lihmr eval`: make eval-heldout EVAL_ARGS="--weights W"
+eval-heldout:
+	scripts/eval_heldout.sh $(EVAL_ARGS)
