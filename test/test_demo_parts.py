@@ -178,3 +178,17 @@ def test_summary_numbers_from_a_known_bag(tmp_path: Path) -> None:
     assert summary["tracks"] == 2 and summary["track_frames"] == {"7": 3, "9": 1}
     assert summary["stage_ms"] == {"keypoints": 25.0, "total": 50.0}, "(1 x 10 + 3 x 30) / 4; other nodes ignored"
     assert summary["node_totals"] == {"processed": 4, "dropped": 1}
+
+
+def test_shipped_fastdds_profile_fits_a_camera_image_in_shared_memory() -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    from lihmr_ros.demo.transport import fastdds_profile
+
+    namespace = {"dds": "http://www.eprosima.com"}
+    root = ElementTree.parse(fastdds_profile()).getroot()
+    shm = next(d for d in root.iterfind(".//dds:transport_descriptor", namespace)
+               if d.findtext("dds:type", namespaces=namespace) == "SHM")
+    assert int(shm.findtext("dds:segment_size", namespaces=namespace)) >= 1920 * 1080 * 3
+    udp_addresses = [a.text for a in root.iterfind(".//dds:interfaceWhiteList/dds:address", namespace)]
+    assert udp_addresses == ["127.0.0.1"]  # DDS traffic never leaves the machine

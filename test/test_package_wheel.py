@@ -49,7 +49,7 @@ def test_wheel_installs_libraries_and_share_files_under_the_prefix(wheel_names: 
     assert "share/lihmr_ros/package.xml" in data
     assert "share/lihmr_ros/msg/HumanMeshArray.msg" in data
     assert "share/ament_index/resource_index/packages/lihmr_ros" in data
-    for shared_dir in ("config", "launch"):
+    for shared_dir in ("config", "launch", "resource"):
         for source in (REPO_ROOT / shared_dir).glob("*"):
             if source.is_file():
                 assert f"share/lihmr_ros/{shared_dir}/{source.name}" in data

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lihmr_ros.demo.camera_process import CameraSettings, settings_to_arguments
 from lihmr_ros.demo.processes import ChildProcess, ros_environment
-from lihmr_ros.demo.transport import write_fastdds_profile
+from lihmr_ros.demo.transport import fastdds_profile
 
 NAMESPACE = "/lihmr"
 """The node's namespace: its outputs are ``/lihmr/humans`` etc. (``/diagnostics`` stays global)."""
@@ -147,7 +147,7 @@ def run_session(config: SessionConfig, progress=print) -> SessionReport:
 
     config.log_dir.mkdir(parents=True, exist_ok=True)
     # rclpy in this process and every child read these at start-up.
-    profile = write_fastdds_profile(config.log_dir)
+    profile = fastdds_profile()
     os.environ.update(ros_environment(config.domain_id, config.log_dir / "ros", profile))
     topics = _recorded_topics(config.topics)
     camera_subscribers = 2 if IMAGE_TOPIC in config.topics else 1  # the node, plus the recorder if it records images
