@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node",
     "train",
     "eval",
+    "eval_real",
     "demo",
     "bag",
 )

@@ -117,7 +117,10 @@ def _existing(path: Path) -> Path:
     if not path.is_file():
         hint = ""
         if path == DEFAULT_CHECKPOINT:
-            hint = " (the default checkpoint is produced by training; pass --checkpoint)"
+            hint = (
+                " (the default checkpoint is produced by lihmr train; "
+                "pass --weights, or set the node's weights parameter)"
+            )
         raise FileNotFoundError(f"checkpoint {path} does not exist{hint}")
     return path
 
