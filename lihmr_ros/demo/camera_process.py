@@ -33,6 +33,9 @@ DISCOVERY_SETTLE_S = 1.0
 """Pause after the subscribers matched: DDS discovery is asymmetric, so a reader may still be matching this
 writer when the writer already counts it, and a best-effort first frame would be lost."""
 
+ACK_WAIT_S = 5.0
+"""Longest wait at the end for subscribers to acknowledge the last reliable frames."""
+
 
 @dataclass(frozen=True)
 class CameraSettings:
@@ -156,6 +159,7 @@ def camera_info_message(intrinsics: CameraIntrinsics, frame_id: str):
 def publish(settings: CameraSettings, wait_subscribers: int) -> dict[str, int]:
     """Publish every frame at ``settings.fps`` once each topic has ``wait_subscribers``; returns the exit report."""
     import rclpy
+    from rclpy.duration import Duration
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
 
@@ -196,6 +200,10 @@ def publish(settings: CameraSettings, wait_subscribers: int) -> dict[str, int]:
             report["published"] += 1
             report["last_stamp_ns"] = stamp.nanoseconds
             report["first_stamp_ns"] = report["first_stamp_ns"] or stamp.nanoseconds
+        # Reliable delivery ends with this process: without waiting for the acknowledgements,
+        # the last frames can vanish before the recorder has them.
+        for publisher in (images, infos):
+            publisher.wait_for_all_acked(Duration(seconds=ACK_WAIT_S))
     finally:
         node.destroy_node()
     return report
