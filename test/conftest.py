@@ -14,6 +14,10 @@ inherits them:
 * ROS logs go to a temporary directory instead of piling up in ``~/.ros``.
 * ``ANNY_CACHE_DIR`` defaults to the per-machine cache that scripts/setup.sh
   prebuilds, so no test pays Anny's ~50 s first build.
+* Fast DDS uses the shipped profile ``resource/fastdds_large_shared_memory.xml``
+  (as ``lihmr demo`` does): with the default 512 kB shared-memory segment a
+  camera image travels as UDP fragments, and best-effort images were lost
+  outright in test runs; the profile also keeps UDP on the loopback interface.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def _configure_environment() -> Path:
     os.environ["ROS_LOG_DIR"] = str(log_dir)
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     os.environ.setdefault("ANNY_CACHE_DIR", str(cache_home / "lihmr" / "anny"))
+    profile = Path(__file__).resolve().parent.parent / "resource" / "fastdds_large_shared_memory.xml"
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
     return log_dir
 
 
