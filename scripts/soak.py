@@ -61,10 +61,14 @@ def parse_arguments() -> argparse.Namespace:
 
 
 def isolated_ros_environment(log_dir: Path) -> None:
-    """Keep discovery on this machine, on a domain of our own, logs in ``log_dir`` (inherited by the node)."""
+    """Keep discovery on this machine, on a domain of our own (never a robot's exported one), logs in
+    ``log_dir``, camera-sized messages over shared memory (inherited by the node)."""
+    from lihmr_ros.demo.transport import PROFILE_ENV_VARIABLE, fastdds_profile
+
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ["ROS_LOCALHOST_ONLY"] = "1"
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(0, 101)))
+    os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(0, 101))
+    os.environ[PROFILE_ENV_VARIABLE] = str(fastdds_profile())
     os.environ["ROS_LOG_DIR"] = str(log_dir)
     os.environ.setdefault("ANNY_CACHE_DIR", str(Path.home() / ".cache" / "lihmr" / "anny"))
 
