@@ -146,7 +146,7 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "NetworkConfig":
         """Build from a nested dict; unknown keys are an error (a typo must not fall back silently)."""
-        return _build(cls, data, "network")
+        return dataclass_from_mapping(cls, data, "network")
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> "NetworkConfig":
@@ -181,7 +181,9 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+def dataclass_from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    """Nested frozen dataclass from YAML/JSON data: unknown keys and wrongly typed values are errors
+    naming ``where`` (a typo must not fall back to a default). Shared by the network and training configs."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -193,7 +195,7 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         spec = known[name]
         default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
         if dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value, f"{where}.{name}")
+            kwargs[name] = dataclass_from_mapping(type(default), value, f"{where}.{name}")
         else:
             kwargs[name] = _coerce(value, default, f"{where}.{name}")
     return cls(**kwargs)

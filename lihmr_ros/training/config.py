@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from lihmr_ros.model.config import NetworkConfig, _build
+from lihmr_ros.model.config import NetworkConfig, dataclass_from_mapping
 
 FULL_MESH_TARGETS = ("anny", "upsampled")
 BEST_METRICS = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve")
@@ -145,7 +145,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        return _build(cls, data, "train")
+        return dataclass_from_mapping(cls, data, "train")
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> "TrainConfig":
