@@ -15,16 +15,7 @@ import yaml
 
 from lihmr_ros.commands import bench
 from lihmr_ros.model.cost import format_table
-from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
-from lihmr_ros.model.inputs import CropSpec
-
-SMALL = NetworkConfig(
-    window=4,
-    crop=CropSpec(size=32),
-    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
-    lifter=LifterConfig(width=32, depth=1),
-    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, full_blocks=1, residual_rank=4),
-)
+from tiny_network import TINY_NETWORK
 
 
 def _run(argv: list[str]) -> int:
@@ -37,7 +28,7 @@ def _run(argv: list[str]) -> int:
 @pytest.fixture(scope="module")
 def small_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "small.yaml"
-    path.write_text(yaml.safe_dump(SMALL.to_dict()))
+    path.write_text(yaml.safe_dump(TINY_NETWORK.to_dict()))
     return path
 
 

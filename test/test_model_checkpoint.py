@@ -11,7 +11,13 @@ import torch
 from safetensors.torch import save_file
 
 from lihmr_ros.body.template import MeshTemplate
-from lihmr_ros.model.checkpoint import CheckpointMismatchError, load_checkpoint, read_metadata, save_checkpoint
+from lihmr_ros.model.checkpoint import (
+    CheckpointMismatchError,
+    load_checkpoint,
+    load_weights_into,
+    read_metadata,
+    save_checkpoint,
+)
 from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
 from lihmr_ros.model.inputs import CropSpec
 from lihmr_ros.model.network import LIHMRNet
@@ -105,3 +111,33 @@ def test_foreign_and_damaged_files_are_refused(
     save_file(tensors, str(damaged), metadata=metadata)
     with pytest.raises(CheckpointMismatchError, match=r"missing encoder.project.0.bias.*wrong shape lifting"):
         load_checkpoint(damaged, template)
+
+
+def test_weights_copy_into_a_network_with_another_refiner(template: MeshTemplate, saved: tuple[LIHMRNet, Path]) -> None:
+    original, path = saved
+    full_refiner = dataclasses.replace(CONFIG, refiner=dataclasses.replace(CONFIG.refiner, interaction="full", full_blocks=1))
+    torch.manual_seed(1)
+    target = LIHMRNet(full_refiner, template)
+    refiner_before = {name: value.clone() for name, value in target.refiner.state_dict().items()}
+    copied = load_weights_into(target, path, ("encoder", "lifting"))
+    assert copied and all(name.split(".")[0] in ("encoder", "lifting") for name in copied)
+    for name, value in original.state_dict().items():
+        if name.split(".")[0] in ("encoder", "lifting"):
+            assert torch.equal(target.state_dict()[name], value), name
+    assert all(torch.equal(target.refiner.state_dict()[name], value) for name, value in refiner_before.items())
+    # The whole network cannot be copied: the refiners differ, and the error names a tensor.
+    with pytest.raises(CheckpointMismatchError, match="refiner"):
+        load_weights_into(target, path)
+    with pytest.raises(ValueError, match="unknown network modules"):
+        load_weights_into(target, path, ("encoders",))
+    # Dotted names select a sub-module: the lifter without the frequency stage in front of it.
+    lifter_only = load_weights_into(LIHMRNet(CONFIG, template), path, ("lifting.lifter",))
+    assert lifter_only and all(name.startswith("lifting.lifter.") for name in lifter_only)
+
+
+def test_weights_copy_refuses_another_template(template: MeshTemplate, saved: tuple[LIHMRNet, Path]) -> None:
+    _, path = saved
+    network = LIHMRNet(CONFIG, template)
+    network.template_fingerprint = "0" * 16
+    with pytest.raises(CheckpointMismatchError, match="mesh template"):
+        load_weights_into(network, path)

@@ -26,14 +26,15 @@ def test_dict_round_trip_and_target_index() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"lifter": {"widht": 64}}, r"unknown key\(s\) in network.lifter: widht"),
+        ({"lifter": {"widht": 64}}, r"unknown setting\(s\) in network.lifter: widht"),
         ({"window": "16"}, "network.window must be an integer"),
         ({"mode": "future"}, "mode must be one of"),
         ({"refiner": {"interaction": "medium"}}, "refiner.interaction must be one of"),
         ({"lifter": {"width": 90, "heads": 4}}, "lifter.width / lifter.heads"),
         ({"frequency": {"kernel_size": 4}}, "kernel_size must be odd"),
         ({"crop": {"size": 100}}, "divisible by 2\\*\\*4"),
-        ({"encoder": {"channels": [8, "x"]}}, "list of integers"),
+        ({"encoder": {"channels": [8, "x"]}}, r"encoder.channels\[1\] must be an integer"),
+        ({"frequency": {"split": "no"}}, "frequency.split must be true or false"),
         ({"window": 0}, "window must be >= 1"),
     ],
 )

@@ -101,6 +101,41 @@ def test_gradients_reach_every_parameter(template: MeshTemplate, interaction: st
     assert unchanged == []
 
 
+def test_without_image_features_the_crops_do_not_matter(template: MeshTemplate) -> None:
+    """The "without image features" ablation: only keypoints and crop placement reach the output."""
+    config = dataclasses.replace(small_config(window=4), image_features=False)
+    network = LIHMRNet(config, template).eval()
+    crops, keypoints, crop_info = random_window(config, 2)
+    with torch.no_grad():
+        first = network(crops, keypoints, crop_info)
+        second = network(torch.rand_like(crops), keypoints, crop_info)
+        moved = network(crops, keypoints.flip(2), crop_info)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert not torch.allclose(first.vertices, moved.vertices)
+    with_features = LIHMRNet(small_config(window=4), template).eval()
+    with torch.no_grad():
+        assert not torch.allclose(with_features(crops, keypoints, crop_info).vertices,
+                                  with_features(torch.rand_like(crops), keypoints, crop_info).vertices)
+
+
+def test_without_the_frequency_split_frames_are_mixed_by_attention_alone(template: MeshTemplate) -> None:
+    config = small_config(window=4)
+    config = dataclasses.replace(config, frequency=dataclasses.replace(config.frequency, split=False))
+    network = LIHMRNet(config, template).eval()
+    frequency = network.lifting.frequency
+    assert not hasattr(frequency, "analysis_low") and not hasattr(frequency, "high_mixer")
+    with torch.no_grad():  # residual branches start at zero; give them weights so mixing shows
+        for parameter in frequency.parameters():
+            parameter.normal_(std=0.2)
+    features = torch.rand(2, 4, 32)
+    changed = features.clone()
+    changed[:, 0] = torch.rand(2, 32)  # a change in the oldest frame reaches the newest one through attention
+    with torch.no_grad():
+        assert not torch.allclose(frequency(features)[:, -1], frequency(changed)[:, -1])
+        out = network(*random_window(config, 2))
+    assert out.vertices.shape == (2, template.num_full_vertices, 3)
+
+
 def test_eval_mode_is_deterministic(template: MeshTemplate) -> None:
     config = small_config(window=4)
     batch = random_window(config, 2)

@@ -13,39 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from lihmr_ros.model.checkpoint import save_checkpoint
-from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
-from lihmr_ros.model.inputs import CropSpec
-from lihmr_ros.model.network import LIHMRNet
 from lihmr_ros.runtime import create_backend, default_cache_root
 from lihmr_ros.runtime.bench import streaming_inputs
 from lihmr_ros.runtime.cache import read_verified, record_path, store_artifact
 from lihmr_ros.runtime.onnx_graphs import checkpoint_digest, ensure_onnx_graphs
 from lihmr_ros.runtime.tensorrt_engine import GpuIdentity, engine_key, load_or_build, timing_cache_key
+from tiny_network import save_tiny_checkpoint
 
-TINY = NetworkConfig(
-    window=4,
-    crop=CropSpec(size=32),
-    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
-    lifter=LifterConfig(width=32, depth=1),
-    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, residual_rank=4),
-)
 LOGGER = logging.getLogger("test_runtime_cache")
 ORIN = GpuIdentity("NVIDIA Jetson AGX Orin", (8, 7))
 
 
-def _tiny_network(seed: int) -> LIHMRNet:
-    from lihmr_ros.body import load_template
-
-    torch.manual_seed(seed)
-    return LIHMRNet(TINY, load_template())
-
-
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors", _tiny_network(0))
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors", seed=0)
 
 
 def _messages(caplog) -> str:
@@ -77,16 +59,16 @@ def test_onnx_graphs_are_reused_and_damaged_files_reexported(checkpoint: Path, t
 
 
 def test_new_weights_get_their_own_cache_entry(checkpoint: Path, tmp_path: Path) -> None:
-    other = save_checkpoint(tmp_path / "other.safetensors", _tiny_network(1))
+    other = save_tiny_checkpoint(tmp_path / "other.safetensors", seed=1)
     other_dir = ensure_onnx_graphs(other, tmp_path, LOGGER).directory
     assert other_dir != ensure_onnx_graphs(checkpoint, tmp_path, LOGGER).directory
 
 
 def test_checkpoint_digest_depends_on_content_not_file_layout(checkpoint: Path, tmp_path: Path) -> None:
     # safetensors writes its metadata map in arbitrary order: re-saving the same weights changes the bytes.
-    resaved = [save_checkpoint(tmp_path / f"again{index}.safetensors", _tiny_network(0)) for index in range(4)]
+    resaved = [save_tiny_checkpoint(tmp_path / f"again{index}.safetensors", seed=0) for index in range(4)]
     assert {checkpoint_digest(path) for path in resaved} == {checkpoint_digest(checkpoint)}
-    other = save_checkpoint(tmp_path / "other.safetensors", _tiny_network(1))
+    other = save_tiny_checkpoint(tmp_path / "other.safetensors", seed=1)
     assert checkpoint_digest(other) != checkpoint_digest(checkpoint)
 
 

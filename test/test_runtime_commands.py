@@ -17,16 +17,7 @@ import pytest
 import yaml
 
 from lihmr_ros.commands import bench, export
-from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
-from lihmr_ros.model.inputs import CropSpec
-
-TINY = NetworkConfig(
-    window=4,
-    crop=CropSpec(size=32),
-    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
-    lifter=LifterConfig(width=32, depth=1),
-    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, residual_rank=4),
-)
+from tiny_network import TINY_NETWORK
 
 
 def _run(module, argv: list[str]) -> tuple[int, str]:
@@ -42,7 +33,7 @@ def _run(module, argv: list[str]) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY.to_dict()))
+    path.write_text(yaml.safe_dump(TINY_NETWORK.to_dict()))
     return path
 
 

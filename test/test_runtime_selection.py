@@ -16,20 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from lihmr_ros.model.checkpoint import save_checkpoint
-from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
-from lihmr_ros.model.inputs import CropSpec
-from lihmr_ros.model.network import LIHMRNet
 from lihmr_ros.runtime import BACKEND_NAMES, BackendUnavailableError, create_backend
 from lihmr_ros.runtime.bench import streaming_inputs
+from tiny_network import save_tiny_checkpoint
 
-TINY = NetworkConfig(
-    window=4,
-    crop=CropSpec(size=32),
-    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
-    lifter=LifterConfig(width=32, depth=1),
-    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, residual_rank=4),
-)
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 HAS_CUDA = torch.cuda.is_available()
 LOGGER_NAME = "test_runtime_selection"
@@ -37,10 +27,7 @@ LOGGER_NAME = "test_runtime_selection"
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from lihmr_ros.body import load_template
-
-    torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors", LIHMRNet(TINY, load_template()))
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors")
 
 
 @pytest.fixture(scope="module")

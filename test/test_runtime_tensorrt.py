@@ -14,23 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from lihmr_ros.model.checkpoint import save_checkpoint
-from lihmr_ros.model.config import EncoderConfig, LifterConfig, NetworkConfig, RefinerConfig
-from lihmr_ros.model.inputs import CropSpec
-from lihmr_ros.model.network import LIHMRNet
 from lihmr_ros.model.tensorrt_ops import graph_op_types, unsupported_by_tensorrt
 from lihmr_ros.runtime import BackendUnavailableError, create_backend
 from lihmr_ros.runtime.bench import streaming_inputs
 from lihmr_ros.runtime.onnx_graphs import ensure_onnx_graphs
 from lihmr_ros.runtime.tensorrt_backend import STREAM_GRAPHS, check_tensorrt_available
+from tiny_network import save_tiny_checkpoint
 
-TINY = NetworkConfig(
-    window=4,
-    crop=CropSpec(size=32),
-    encoder=EncoderConfig(feature_dim=32, channels=(8, 16)),
-    lifter=LifterConfig(width=32, depth=1),
-    refiner=RefinerConfig(width=32, latent_tokens=8, latent_width=16, low_blocks=1, residual_rank=4),
-)
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 HAS_CUDA = torch.cuda.is_available()
 needs_tensorrt_gpu = pytest.mark.skipif(
@@ -46,10 +36,7 @@ LOGGER = logging.getLogger("test_runtime_tensorrt")
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from lihmr_ros.body import load_template
-
-    torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors", LIHMRNet(TINY, load_template()))
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors")
 
 
 def test_graphs_the_engines_are_built_from_use_only_tensorrt_operators(checkpoint: Path, tmp_path: Path) -> None:

@@ -60,6 +60,9 @@ def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
         ({"keypoints": {"noise": {"sigma": [0.01] * 16}}}, "17 non-negative"),
         ({"output": {"crop_size": 4}}, "crop size"),
         ({"splits": {"val": {}}}, "unknown split"),
+        ({"camera": {"distance_m": [1.5, "far"]}}, r"camera.distance_m\[1\] must be a number"),
+        ({"camera": {"image_sizes": [[640, 480.5]]}}, r"image_sizes\[0\]\[1\] must be an integer"),
+        ({"keypoints": {"crop_retry": "yes"}}, "crop_retry must be true or false"),
     ],
 )
 def test_invalid_settings_are_rejected_with_a_clear_message(raw: dict, message: str) -> None:

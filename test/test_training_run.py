@@ -147,6 +147,59 @@ def test_lifter_only_phase_leaves_the_refiner_untouched(data_dir, network_yaml, 
     assert any(not torch.equal(before[name], after[name]) for name in lifter)
 
 
+def test_a_warm_started_run_begins_from_the_given_weights(data_dir, network_yaml, tmp_path) -> None:
+    first = tiny_config(data_dir, network_yaml, tmp_path / "first", steps=2, checkpoint_every=2)
+    Trainer(first, report=lambda line: None).run(progress=False)
+    trained = weights_of(tmp_path / "first" / "last.safetensors")
+    warm = tiny_config(
+        data_dir, network_yaml, tmp_path / "warm", init_weights=str(tmp_path / "first" / "last.safetensors")
+    )
+    trainer = Trainer(warm, report=lambda line: None)
+    assert trainer.step == 0  # a new run with its own schedule, not a resume
+    for name, value in trainer.network.state_dict().items():
+        assert torch.equal(value, trained[name]), name
+    only_encoder = tiny_config(
+        data_dir, network_yaml, tmp_path / "encoder_only",
+        init_weights=str(tmp_path / "first" / "last.safetensors"), init_modules=["encoder"],
+    )
+    network = Trainer(only_encoder, report=lambda line: None).network.state_dict()
+    assert all(torch.equal(network[name], trained[name]) for name in network if name.startswith("encoder."))
+    assert any(
+        not torch.equal(network[name], trained[name])
+        for name in network
+        if name.startswith("refiner.") and network[name].is_floating_point()
+    )
+
+
+def test_network_override_replaces_the_configs_architecture(data_dir, network_yaml, tmp_path, capsys) -> None:
+    config_path = _write(tiny_config(data_dir, None, tmp_path / "run", steps=1, checkpoint_every=1), tmp_path)
+    assert main(["train", "--config", config_path, "--network", str(tmp_path / "absent.yaml"), "--no-progress"]) == 2
+    assert "absent.yaml does not exist" in capsys.readouterr().err
+    assert main(["train", "--config", config_path, "--network", str(network_yaml), "--no-progress"]) == 0
+    network = load_checkpoint(tmp_path / "run" / "last.safetensors", load_template())
+    assert network.config.window == TINY_NETWORK["window"]
+
+
+def test_ablation_table_puts_accuracy_next_to_cost(data_dir, network_yaml, tmp_path) -> None:
+    from lihmr_ros.training.ablation_table import ablation_rows, format_rows
+
+    full_yaml = tmp_path / "full.yaml"
+    full_yaml.write_text(yaml.safe_dump({**TINY_NETWORK, "refiner": {**TINY_NETWORK["refiner"], "interaction": "full",
+                                                                       "full_blocks": 1}}))
+    runs = []
+    for name, network in (("ablation_reference", network_yaml), ("ablation_full", full_yaml)):
+        config = tiny_config(data_dir, network, tmp_path / name, steps=2, validate_every=2, checkpoint_every=2)
+        Trainer(config, report=lambda line: None).run(progress=False)
+        runs.append(tmp_path / name)
+    reference, full = ablation_rows(runs)
+    assert (reference["variant"], full["variant"]) == ("reference", "full")
+    assert reference["step"] == full["step"] == 2
+    assert all(np.isfinite(row[name]) and row[name] > 0 for row in (reference, full) for name in ("mpjpe", "pa_mpve"))
+    assert full["refiner_gflops"] > reference["refiner_gflops"] > 0
+    table = format_rows([reference, full])
+    assert table.count("\n") == 3 and "| full | 2 |" in table
+
+
 def test_crop_size_mismatch_is_an_actionable_error(data_dir, tmp_path) -> None:
     config = tiny_config(data_dir, None, tmp_path / "run")  # default network: 128 px crops
     with pytest.raises(ValueError, match="crop_size: 128"):

@@ -48,7 +48,7 @@ def test_schedule_warms_up_linearly_then_decays_to_the_floor() -> None:
 
 
 def test_config_rejects_unknown_keys_and_bad_values() -> None:
-    with pytest.raises(ValueError, match="unknown key.*train.losses: vertex"):
+    with pytest.raises(ValueError, match="unknown setting.*train.losses: vertex"):
         TrainConfig.from_dict({"losses": {"vertex": 1.0}})
     with pytest.raises(ValueError, match="full_mesh_targets"):
         TrainConfig.from_dict({"data": {"full_mesh_targets": "smpl"}})
@@ -56,9 +56,17 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
         TrainConfig.from_dict({"losses": {"edges": -1.0}})
 
 
-def test_shipped_train_config_loads() -> None:
-    config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / "train.yaml")
+@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml"])
+def test_shipped_train_configs_load(name: str) -> None:
+    config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / name)
     assert config.network_config().window == 16 and config.batch_size >= 1
+
+
+def test_init_modules_need_init_weights_and_are_names() -> None:
+    with pytest.raises(ValueError, match="init_modules needs init_weights"):
+        TrainConfig.from_dict({"init_modules": ["encoder"]})
+    with pytest.raises(ValueError, match="list of names"):
+        TrainConfig.from_dict({"init_weights": "w.safetensors", "init_modules": [1]})
 
 
 def test_optimiser_state_round_trips_with_tensors_only(tmp_path: Path) -> None:

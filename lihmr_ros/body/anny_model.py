@@ -123,14 +123,6 @@ class AnnyBody(BodyModel):
         check_regressor(self._regressor, self.model.template_vertices.shape[0])
 
     @property
-    def faces(self) -> np.ndarray:
-        return self._faces
-
-    @property
-    def joint_regressor(self) -> np.ndarray:
-        return self._regressor
-
-    @property
     def num_shape_params(self) -> int:
         return len(self.shape_labels)
 

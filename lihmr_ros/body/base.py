@@ -37,15 +37,19 @@ class BodyModel(ABC):
     joint_names: tuple[str, ...] = COCO17_NAMES
     skeleton_edges: tuple[tuple[int, int], ...] = COCO17_SKELETON
 
-    @property
-    @abstractmethod
-    def faces(self) -> np.ndarray:
-        """(F, 3) int64 triangles."""
+    _faces: np.ndarray
+    _regressor: np.ndarray
+    """Both set by each model's constructor (checked there with :func:`check_regressor`)."""
 
     @property
-    @abstractmethod
+    def faces(self) -> np.ndarray:
+        """(F, 3) int64 triangles."""
+        return self._faces
+
+    @property
     def joint_regressor(self) -> np.ndarray:
         """(17, V) float32 COCO-17 regressor; each row sums to 1."""
+        return self._regressor
 
     @property
     @abstractmethod

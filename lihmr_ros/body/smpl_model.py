@@ -111,14 +111,6 @@ class SmplBody(BodyModel):
         self._to_camera = torch.as_tensor(SMPL_TO_CAMERA, dtype=torch.float32)
 
     @property
-    def faces(self) -> np.ndarray:
-        return self._faces
-
-    @property
-    def joint_regressor(self) -> np.ndarray:
-        return self._regressor
-
-    @property
     def num_shape_params(self) -> int:
         return self._num_betas
 

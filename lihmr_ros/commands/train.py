@@ -5,6 +5,8 @@ Examples::
     lihmr train --config config/train.yaml
     lihmr train --config config/train.yaml --out runs/try --max-steps 200
     lihmr train --config config/train.yaml --resume        # continue DIR/last.* where it stopped
+    lihmr train --config config/ablation_train.yaml --network config/ablations/full_interaction.yaml \
+        --out runs/ablation_full                            # same recipe, another architecture
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", type=Path, required=True, help="training YAML (see config/train.yaml)")
     parser.add_argument("--out", type=Path, default=None, help="run directory (overrides the config's out)")
+    parser.add_argument(
+        "--network", type=Path, default=None, help="network YAML (overrides the config's network; ablations)"
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
     parser.add_argument("--resume", action="store_true", help="continue the run in the out directory")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -42,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_yaml(args.config)
         if args.out is not None:
             config = config.with_overrides(out=str(args.out))
+        if args.network is not None:
+            if not args.network.is_file():
+                raise FileNotFoundError(f"network config {args.network} does not exist")
+            config = config.with_overrides(network=str(args.network))
     except (FileNotFoundError, ValueError) as error:
         print(f"lihmr train: {error}", file=sys.stderr)
         return 2

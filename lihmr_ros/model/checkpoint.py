@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -110,6 +109,50 @@ def load_checkpoint(
         raise CheckpointMismatchError(f"{path} weights do not fit the network: {'; '.join(p for p in parts if p)}")
     network.load_state_dict(stored)
     return network.eval()
+
+
+def load_weights_into(network: LIHMRNet, path: Path, modules: Sequence[str] = ()) -> list[str]:
+    """Copy a checkpoint's weights into an existing network (warm start / fine-tuning).
+
+    ``modules`` limits the copy to these sub-modules, named as in the state
+    dict (``encoder``, ``lifting``, ``lifting.lifter``), so that a network
+    whose other parts differ (another refiner, no frequency split) can start
+    from trained ones; empty copies everything.  Every tensor of the selected
+    modules must exist in the checkpoint with the same shape: a partial copy
+    would silently leave freshly initialised weights behind.  Returns the
+    names of the copied tensors.
+    """
+    path = _existing(path)
+    metadata = read_metadata(path)
+    if metadata["template_fingerprint"] != network.template_fingerprint:
+        raise CheckpointMismatchError(
+            f"{path} was trained with mesh template {metadata['template_fingerprint']}, the network uses "
+            f"{network.template_fingerprint}"
+        )
+    expected = network.state_dict()
+
+    def in_module(name: str, module: str) -> bool:
+        return name.startswith(module + ".")
+
+    unknown = [module for module in modules if not any(in_module(name, module) for name in expected)]
+    if unknown:
+        raise ValueError(f"unknown network modules {unknown}; top-level modules are "
+                         f"{sorted({name.split('.', 1)[0] for name in expected})}")
+    selected = [name for name in expected if not modules or any(in_module(name, module) for module in modules)]
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            stored = {name: handle.get_tensor(name) for name in handle.keys() if name in selected}
+    except (SafetensorError, OSError) as error:
+        raise _unreadable(path, error) from error
+    problems = [f"missing {name}" for name in selected if name not in stored] + [
+        f"{name} {tuple(stored[name].shape)} != {tuple(expected[name].shape)}"
+        for name in selected
+        if name in stored and stored[name].shape != expected[name].shape
+    ]
+    if problems:
+        raise CheckpointMismatchError(f"{path} weights do not fit the selected modules: {'; '.join(problems[:5])}")
+    network.load_state_dict(stored, strict=not modules)
+    return selected
 
 
 def _existing(path: Path) -> Path:

@@ -41,6 +41,9 @@ class FrequencyConfig:
     """Attention heads on the low (global) band."""
     kernel_size: int = 3
     """Temporal kernel of the convolution on the high (local) band; odd."""
+    split: bool = True
+    """False (ablation "without the frequency split"): no DWT, one self-attention over all T frames'
+    features instead of attention on the low band plus convolution on the high band."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class NetworkConfig:
     frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
     lifter: LifterConfig = field(default_factory=LifterConfig)
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
+    image_features: bool = True
+    """False (ablation "without image features"): stages 1 and 2 see zeros instead of the crops'
+    features, so only 2D keypoints and crop placement inform the result.  The encoder stays in the
+    graph so every runtime interface is unchanged; it simply receives no gradient."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -183,30 +190,43 @@ def _to_plain(value: Any) -> Any:
 
 def dataclass_from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Nested frozen dataclass from YAML/JSON data: unknown keys and wrongly typed values are errors
-    naming ``where`` (a typo must not fall back to a default). Shared by the network and training configs."""
+    naming ``where`` (a typo must not fall back to a default).  Shared by the network, training and
+    synthetic-data configs; an empty YAML section (``None``) means "all defaults"."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ValueError(f"unknown key(s) in {where}: {', '.join(unknown)} (known: {', '.join(known)})")
+        raise ValueError(f"unknown setting(s) in {where}: {', '.join(unknown)} (known: {', '.join(known)})")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         spec = known[name]
         default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
         if dataclasses.is_dataclass(default):
-            kwargs[name] = dataclass_from_mapping(type(default), value, f"{where}.{name}")
+            kwargs[name] = dataclass_from_mapping(type(default), {} if value is None else value, f"{where}.{name}")
         else:
             kwargs[name] = _coerce(value, default, f"{where}.{name}")
     return cls(**kwargs)
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:
-    """Check a YAML/JSON scalar against the type of the field's default."""
+    """Check a YAML/JSON value against the type of the field's default.
+
+    Tuples are checked item by item against the default's first item (so
+    ranges, lists of sizes and lists of pairs keep their element types); a
+    tuple field whose default is empty holds names (strings)."""
     if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or not all(_is_int(item) for item in value):
-            raise ValueError(f"{where} must be a list of integers, got {value!r}")
-        return tuple(int(item) for item in value)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} must be a list, got {value!r}")
+        if not default:
+            if not all(isinstance(item, str) for item in value):
+                raise ValueError(f"{where} must be a list of names, got {value!r}")
+            return tuple(value)
+        return tuple(_coerce(item, default[0], f"{where}[{index}]") for index, item in enumerate(value))
+    if isinstance(default, bool):  # before int: bool is an int subclass
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, got {value!r}")
+        return value
     if isinstance(default, float):
         if not (_is_int(value) or isinstance(value, float)):
             raise ValueError(f"{where} must be a number, got {value!r}")

@@ -52,10 +52,21 @@ def haar_matrices(window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 class LatentFrequencyExtractor(nn.Module):
-    """(B, T, D) per-frame features -> (B, T, D) hybrid features."""
+    """(B, T, D) per-frame features -> (B, T, D) hybrid features.
+
+    With ``config.split`` off (the paper's "without frequency split" ablation)
+    the same kind of attention layer mixes all T frames directly, with no
+    band separation and no high-band convolution.
+    """
 
     def __init__(self, window: int, feature_dim: int, config: FrequencyConfig, mlp_ratio: float = 2.0) -> None:
         super().__init__()
+        self.split = config.split
+        if not self.split:
+            self.frame_position = nn.Parameter(torch.zeros(window, feature_dim))
+            self.frame_mixer = SelfAttentionLayer(feature_dim, config.heads, mlp_ratio, tokens=window)
+            nn.init.trunc_normal_(self.frame_position, std=0.02)
+            return
         analysis_low, analysis_high, synthesis_low, synthesis_high = haar_matrices(window)
         for name, matrix in (
             ("analysis_low", analysis_low),
@@ -76,6 +87,8 @@ class LatentFrequencyExtractor(nn.Module):
         nn.init.trunc_normal_(self.low_position, std=0.02)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if not self.split:
+            return self.frame_mixer(features + self.frame_position)
         low = self.analysis_low @ features
         high = self.analysis_high @ features
         low = self.low_mixer(low + self.low_position)

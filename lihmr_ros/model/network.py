@@ -53,12 +53,15 @@ class LiftingStage(nn.Module):
     def __init__(self, config: NetworkConfig, rest_joints: np.ndarray) -> None:
         super().__init__()
         self.target_index = config.target_index
+        self.image_features = config.image_features
         self.frequency = LatentFrequencyExtractor(
             config.window, config.encoder.feature_dim, config.frequency, config.lifter.mlp_ratio
         )
         self.lifter = SpatioTemporalLifter(config.window, config.encoder.feature_dim, config.lifter, rest_joints)
 
     def forward(self, features: torch.Tensor, keypoints: torch.Tensor, crop_info: torch.Tensor) -> LiftedWindow:
+        if not self.image_features:
+            features = torch.zeros_like(features)
         hybrid = self.frequency(features)
         joints3d, tokens = self.lifter(keypoints, crop_info, hybrid)
         return LiftedWindow(joints3d, hybrid[:, self.target_index], tokens[:, self.target_index])

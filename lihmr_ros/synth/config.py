@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from lihmr_ros.model.config import dataclass_from_mapping
 from lihmr_ros.model.inputs import CropSpec
 
 SPLITS = ("train", "test")
@@ -314,24 +315,6 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    """Dataclass from a mapping; unknown keys are errors (a typo must not silently fall back to a default)."""
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"unknown setting(s) in {where}: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    kwargs: dict[str, Any] = {}
-    for name, value in values.items():
-        default = getattr(cls(), name) if name in known else None
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value or {}, f"{where}.{name}")
-        elif isinstance(default, tuple):
-            kwargs[name] = tuple(tuple(item) if isinstance(item, list) else item for item in value)
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)
-
-
 def config_from_dict(raw: Mapping[str, Any], split: str = "train") -> SynthConfig:
     """Build the config of ``split`` from the YAML structure (base settings + ``splits.<split>`` overrides)."""
     if split not in SPLITS:
@@ -344,7 +327,7 @@ def config_from_dict(raw: Mapping[str, Any], split: str = "train") -> SynthConfi
     overrides = _merge(dict(DEFAULT_SPLIT_OVERRIDES[split]), splits.get(split, {}) or {})
     values = _merge(raw, overrides)
     values["split"] = split
-    return _build(SynthConfig, values, "synth config").validate()
+    return dataclass_from_mapping(SynthConfig, values, "synth config").validate()
 
 
 def load_config(path: Path | None, split: str = "train") -> SynthConfig:

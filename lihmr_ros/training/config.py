@@ -96,6 +96,13 @@ class TrainConfig:
     one frame, so the image encoder (about 98% of a window's FLOPs) runs once
     per distinct frame: 16 windows of 16 frames need 31 encoder passes instead
     of 256.  1 samples every window independently."""
+    init_weights: str = ""
+    """Checkpoint whose weights start a new run (warm start / fine-tuning); empty: random initialisation.
+    Ignored when resuming, where the run's own ``last`` checkpoint is loaded."""
+    init_modules: tuple[str, ...] = ()
+    """Network modules taken from ``init_weights``, named as in the state dict (``encoder``, ``lifting``,
+    ``lifting.lifter``, ``refiner``); empty: all.  Lets a network with another refiner (or another
+    frequency stage) start from a trained encoder and lifter."""
     lifter_only_steps: int = 0
     """Stage-wise option: the first N steps train encoder + lifter only (lifter losses, refiner not run)."""
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -116,6 +123,8 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lifter_only_steps < 0:
             problems.append(f"lifter_only_steps must be >= 0, got {self.lifter_only_steps}")
+        if self.init_modules and not self.init_weights:
+            problems.append("init_modules needs init_weights")
         if self.data.full_mesh_targets not in FULL_MESH_TARGETS:
             problems.append(f"data.full_mesh_targets must be one of {FULL_MESH_TARGETS}")
         if self.data.validation_sequences < 1:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from lihmr_ros.body import load_template
-from lihmr_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from lihmr_ros.model.checkpoint import load_checkpoint, load_weights_into, save_checkpoint
 from lihmr_ros.model.network import LIHMRNet
 from lihmr_ros.training.config import TrainConfig
 from lihmr_ros.training.csv_log import CsvLog
@@ -122,6 +122,10 @@ class Trainer:
         self.best_metric = math.inf
         if resume:
             self._resume()
+        elif config.init_weights:
+            copied = load_weights_into(self.network, Path(config.init_weights), config.init_modules)
+            report(f"initialised {len(copied)} tensors "
+                   f"({', '.join(config.init_modules) or 'whole network'}) from {config.init_weights}")
 
         started = time.perf_counter()
         self.sampler = WindowSampler(
@@ -202,7 +206,10 @@ class Trainer:
             )
 
         network = self.network
-        features = network.encode_crops(crops)[crop_index]  # each distinct frame encoded once
+        if network.config.image_features:
+            features = network.encode_crops(crops)[crop_index]  # each distinct frame encoded once
+        else:  # ablation: the network ignores image features, so skip the encoder's cost
+            features = crops.new_zeros(*crop_index.shape, network.config.encoder.feature_dim)
         if lifter_only:
             lifted = network.lifting(features, keypoints, crop_info)
             terms = self.losses.lifter_terms(lifted.joints3d, targets)
