@@ -156,6 +156,9 @@ def test_a_warm_started_run_begins_from_the_given_weights(data_dir, network_yaml
     )
     trainer = Trainer(warm, report=lambda line: None)
     assert trainer.step == 0  # a new run with its own schedule, not a resume
+    trainer.run(max_steps=1, progress=False)
+    assert read_metadata(tmp_path / "warm" / "last.safetensors")["training"]["init_weights"] == warm.init_weights
+    trainer = Trainer(warm.with_overrides(out=str(tmp_path / "warm_again")), report=lambda line: None)
     for name, value in trainer.network.state_dict().items():
         assert torch.equal(value, trained[name]), name
     only_encoder = tiny_config(

@@ -293,7 +293,9 @@ class Trainer:
         return {f"val_{name}": float(metrics[name]) for name in ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel")}
 
     def _training_info(self, extra: dict | None = None) -> dict:
-        return {"step": self.step, "seed": self.config.seed, "train_data": self.config.data.train, **(extra or {})}
+        start = {"init_weights": self.config.init_weights} if self.config.init_weights else {}
+        return {"step": self.step, "seed": self.config.seed, "train_data": self.config.data.train, **start,
+                **(extra or {})}
 
     def _save_last(self, loss: float) -> None:
         save_checkpoint(self.out / LAST_WEIGHTS, self.network, self._training_info({"loss": loss}))
