@@ -47,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_yaml(args.config)
         if args.out is not None:
             config = config.with_overrides(out=str(args.out))
-        if args.network is not None:
-            if not args.network.is_file():
-                raise FileNotFoundError(f"network config {args.network} does not exist")
+        if args.network is not None:  # a missing file is reported when the trainer reads it
             config = config.with_overrides(network=str(args.network))
     except (FileNotFoundError, ValueError) as error:
         print(f"lihmr train: {error}", file=sys.stderr)

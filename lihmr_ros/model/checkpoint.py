@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -80,33 +81,13 @@ def load_checkpoint(
         raise CheckpointMismatchError(
             f"{path} was trained with a different network config: {'; '.join(differences)}"
         )
-    fingerprint = template.fingerprint()
-    if metadata["template_fingerprint"] != fingerprint:
-        raise CheckpointMismatchError(
-            f"{path} was trained with mesh template {metadata['template_fingerprint']}, but the template given "
-            f"({template.body_model}/{template.coarse_topology}) has fingerprint {fingerprint}; "
-            "load the template the checkpoint was trained with"
-        )
+    _check_template(
+        path, metadata["template_fingerprint"], template.fingerprint(),
+        f"the template given ({template.body_model}/{template.coarse_topology})",
+    )
     network = LIHMRNet(config, template)
-    expected = network.state_dict()
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            stored = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError) as error:
-        raise _unreadable(path, error) from error
-    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
-    wrong_shape = [
-        f"{name} {tuple(stored[name].shape)} != {tuple(tensor.shape)}"
-        for name, tensor in expected.items()
-        if name in stored and stored[name].shape != tensor.shape
-    ]
-    if missing or unexpected or wrong_shape:
-        parts = [
-            f"missing {', '.join(missing[:5])}" if missing else "",
-            f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
-            f"wrong shape {', '.join(wrong_shape[:5])}" if wrong_shape else "",
-        ]
-        raise CheckpointMismatchError(f"{path} weights do not fit the network: {'; '.join(p for p in parts if p)}")
+    stored = _read_tensors(path)
+    _check_fit(path, network.state_dict(), stored, "the network")
     network.load_state_dict(stored)
     return network.eval()
 
@@ -124,11 +105,7 @@ def load_weights_into(network: LIHMRNet, path: Path, modules: Sequence[str] = ()
     """
     path = _existing(path)
     metadata = read_metadata(path)
-    if metadata["template_fingerprint"] != network.template_fingerprint:
-        raise CheckpointMismatchError(
-            f"{path} was trained with mesh template {metadata['template_fingerprint']}, the network uses "
-            f"{network.template_fingerprint}"
-        )
+    _check_template(path, metadata["template_fingerprint"], network.template_fingerprint, "the network's template")
     expected = network.state_dict()
 
     def in_module(name: str, module: str) -> bool:
@@ -138,21 +115,48 @@ def load_weights_into(network: LIHMRNet, path: Path, modules: Sequence[str] = ()
     if unknown:
         raise ValueError(f"unknown network modules {unknown}; top-level modules are "
                          f"{sorted({name.split('.', 1)[0] for name in expected})}")
-    selected = [name for name in expected if not modules or any(in_module(name, module) for module in modules)]
+    selected = {
+        name: tensor for name, tensor in expected.items()
+        if not modules or any(in_module(name, module) for module in modules)
+    }
+    stored = _read_tensors(path, selected)
+    _check_fit(path, selected, stored, "the selected modules")
+    network.load_state_dict(stored, strict=not modules)
+    return list(selected)
+
+
+def _check_template(path: Path, stored_fingerprint: str | None, fingerprint: str, description: str) -> None:
+    if stored_fingerprint != fingerprint:
+        raise CheckpointMismatchError(
+            f"{path} was trained with mesh template {stored_fingerprint}, but {description} has fingerprint "
+            f"{fingerprint}; load the template the checkpoint was trained with"
+        )
+
+
+def _read_tensors(path: Path, names: Collection[str] | None = None) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors (only ``names`` when given), never unpickling anything."""
     try:
         with safe_open(str(path), framework="pt") as handle:
-            stored = {name: handle.get_tensor(name) for name in handle.keys() if name in selected}
+            return {name: handle.get_tensor(name) for name in handle.keys() if names is None or name in names}
     except (SafetensorError, OSError) as error:
         raise _unreadable(path, error) from error
-    problems = [f"missing {name}" for name in selected if name not in stored] + [
-        f"{name} {tuple(stored[name].shape)} != {tuple(expected[name].shape)}"
-        for name in selected
-        if name in stored and stored[name].shape != expected[name].shape
+
+
+def _check_fit(path: Path, expected: Mapping[str, torch.Tensor], stored: Mapping[str, torch.Tensor], what: str) -> None:
+    """Stored tensors must be exactly the expected names with the expected shapes."""
+    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+    wrong_shape = [
+        f"{name} {tuple(stored[name].shape)} != {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in stored and stored[name].shape != tensor.shape
     ]
-    if problems:
-        raise CheckpointMismatchError(f"{path} weights do not fit the selected modules: {'; '.join(problems[:5])}")
-    network.load_state_dict(stored, strict=not modules)
-    return selected
+    if missing or unexpected or wrong_shape:
+        parts = [
+            f"missing {', '.join(missing[:5])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
+            f"wrong shape {', '.join(wrong_shape[:5])}" if wrong_shape else "",
+        ]
+        raise CheckpointMismatchError(f"{path} weights do not fit {what}: {'; '.join(p for p in parts if p)}")
 
 
 def _existing(path: Path) -> Path:

@@ -42,8 +42,8 @@ class FrequencyConfig:
     kernel_size: int = 3
     """Temporal kernel of the convolution on the high (local) band; odd."""
     split: bool = True
-    """False (ablation "without the frequency split"): no DWT, one self-attention over all T frames'
-    features instead of attention on the low band plus convolution on the high band."""
+    """False (ablation "without the frequency split"): no DWT, one self-attention over the features of all T
+    frames instead of attention on the low band plus convolution on the high band."""
 
 
 @dataclass(frozen=True)

@@ -79,27 +79,50 @@ def median_ms(function: Callable[[], object], repeats: int, warmup_s: float = 0.
     return statistics.median(samples)
 
 
+@dataclass(frozen=True)
+class ExampleCalls:
+    """One person's example inputs and the three calls whose cost is measured."""
+
+    refiner_args: tuple[torch.Tensor, ...]
+    window_args: tuple[torch.Tensor, ...]
+    newest_crop: torch.Tensor
+    refine: Callable[[], object]
+    """Stage 2 alone."""
+    stream_frame: Callable[[], object]
+    """Streaming: only the newest crop is encoded; the window reuses cached features."""
+    whole_window: Callable[[], object]
+    """Every frame of the window encoded (what streaming avoids)."""
+
+
+def example_calls(network: LIHMRNet) -> ExampleCalls:
+    inputs = example_inputs(network, batch=1)
+    refiner_args = (inputs["target_tokens"], inputs["target_joints3d"], inputs["target_hybrid"])
+    window_args = (inputs["features"], inputs["keypoints"], inputs["crop_info"])
+    newest_crop = inputs["crops"]
+    window = network.config.window
+
+    def stream_frame() -> object:
+        network.encode_crops(newest_crop)
+        return network.forward_features(*window_args)
+
+    return ExampleCalls(
+        refiner_args=refiner_args,
+        window_args=window_args,
+        newest_crop=newest_crop,
+        refine=lambda: network.refiner(*refiner_args),
+        stream_frame=stream_frame,
+        whole_window=lambda: network(newest_crop.unsqueeze(1).expand(-1, window, -1, -1, -1), *window_args[1:]),
+    )
+
+
 def measure_variant(
     network: LIHMRNet, repeats: int, threads: int = DEFAULT_THREADS, warmup_s: float = 0.3
 ) -> VariantCost:
     """Cost of one (untrained or trained: the cost is the same) network for one person."""
     network = network.eval()
-    config = network.config
-    inputs = example_inputs(network, batch=1)
-    refiner_args = (inputs["target_tokens"], inputs["target_joints3d"], inputs["target_hybrid"])
-    window_args = (inputs["features"], inputs["keypoints"], inputs["crop_info"])
-    newest_crop = inputs["crops"]
-
-    def refine() -> object:
-        return network.refiner(*refiner_args)
-
-    def whole_window() -> object:
-        return network(newest_crop.unsqueeze(1).expand(-1, config.window, -1, -1, -1), *window_args[1:])
-
-    def stream_frame() -> object:
-        # Streaming: only the newest crop is encoded; the window reuses cached features.
-        network.encode_crops(newest_crop)
-        return network.forward_features(*window_args)
+    calls = example_calls(network)
+    refiner_args, window_args, newest_crop = calls.refiner_args, calls.window_args, calls.newest_crop
+    refine, stream_frame = calls.refine, calls.stream_frame
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -120,7 +143,7 @@ def measure_variant(
         refiner_feeds = {name: tensor.numpy() for name, tensor in zip(refiner_names, refiner_args)}
         window_feeds = {name: tensor.numpy() for name, tensor in zip(window_names, window_args)}
         crop_feed = {"crops": newest_crop.numpy()}
-        feature_cache = inputs["features"].numpy().copy()
+        feature_cache = window_args[0].numpy().copy()  # the cached features of the window
 
         def ort_stream_frame() -> object:
             newest = sessions["encoder"].run(None, crop_feed)[0]
@@ -138,7 +161,7 @@ def measure_variant(
         ort_ms=ort_refine_ms,
         network_params=count_parameters(network),
         network_gflops=count_gflops(stream_frame),
-        network_window_gflops=count_gflops(whole_window),
+        network_window_gflops=count_gflops(calls.whole_window),
         stream_frame_ms_torch=torch_stream_ms,
         stream_frame_ms_ort=ort_stream_ms,
     )

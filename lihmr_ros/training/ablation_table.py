@@ -13,13 +13,10 @@ import argparse
 import csv
 from pathlib import Path
 
-import yaml
-
 from lihmr_ros.body import load_template
-from lihmr_ros.model.config import NetworkConfig
-from lihmr_ros.model.cost import count_gflops, count_parameters
-from lihmr_ros.model.export import example_inputs
+from lihmr_ros.model.cost import count_gflops, count_parameters, example_calls
 from lihmr_ros.model.network import LIHMRNet
+from lihmr_ros.training.config import TrainConfig
 
 METRICS = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel")
 
@@ -34,25 +31,17 @@ def last_validation(run: Path) -> dict[str, float]:
     return {"step": int(row["step"]), **{name: float(row[f"val_{name}"]) for name in METRICS}}
 
 
-def run_network_config(run: Path) -> NetworkConfig:
-    settings = yaml.safe_load((run / "train_config.yaml").read_text())
-    return NetworkConfig.from_yaml(settings["network"]) if settings.get("network") else NetworkConfig()
-
-
 def ablation_rows(runs: list[Path]) -> list[dict[str, float | int | str]]:
     template = load_template()
     rows = []
     for run in runs:
-        network = LIHMRNet(run_network_config(run), template).eval()
-        inputs = example_inputs(network, batch=1)
-        refiner_args = (inputs["target_tokens"], inputs["target_joints3d"], inputs["target_hybrid"])
-        window_args = (inputs["features"], inputs["keypoints"], inputs["crop_info"])
+        network = LIHMRNet(TrainConfig.from_yaml(run / "train_config.yaml").network_config(), template).eval()
+        calls = example_calls(network)
         rows.append({
             "variant": run.name.removeprefix("ablation_"),
             **last_validation(run),
-            "refiner_gflops": count_gflops(lambda: network.refiner(*refiner_args)),
-            "frame_gflops": count_gflops(lambda: (network.encode_crops(inputs["crops"]),
-                                                   network.forward_features(*window_args))),
+            "refiner_gflops": count_gflops(calls.refine),
+            "frame_gflops": count_gflops(calls.stream_frame),
             "params": count_parameters(network),
         })
     return rows
