@@ -6,6 +6,8 @@
 # video, per-person meshes and a summary in out/demo. Extra arguments go to
 # `lihmr demo` (e.g. --input VIDEO --fps 10 --weights CHECKPOINT --out DIR).
 set -euo pipefail
+# DDS stays on this machine (the demo and the tests also pick their own random domain ids).
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-58}
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${LIHMR_VENV:-$REPO_ROOT/.venv}

@@ -5,6 +5,8 @@
 # shipped weights through the node's pipeline. Extra arguments go to
 # `lihmr eval` (e.g. --weights CHECKPOINT).
 set -euo pipefail
+# DDS stays on this machine (the demo and the tests also pick their own random domain ids).
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-60}
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${LIHMR_VENV:-$REPO_ROOT/.venv}
