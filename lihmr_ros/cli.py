@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "body",
     "synth",
     "node",
+    "encode",
     "train",
     "eval",
     "eval_real",

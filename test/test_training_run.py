@@ -17,7 +17,10 @@ from lihmr_ros.model.checkpoint import load_checkpoint, read_metadata
 from lihmr_ros.synth.config import config_from_dict
 from lihmr_ros.synth.dataset_writer import generate_dataset
 from lihmr_ros.training.config import TrainConfig
+from lihmr_ros.training.encoded import COARSE_STEP_M, encode_crops, encoder_digest, quantise_coarse, restore_coarse
 from lihmr_ros.training.trainer import Trainer
+from lihmr_ros.training.validation import ShardValidator
+from lihmr_ros.training.windows import WindowSampler
 
 CROP = 32
 TINY_DATA = {
@@ -228,3 +231,82 @@ def test_runs_of_windows_share_encoder_frames_and_stay_in_one_sequence(data_dir)
     for run_groups, run_targets in zip(batch.crop_group[batch.crop_index].reshape(3, 4 * 4), targets):
         assert len(set(run_groups.tolist())) == 1  # one sequence per run
         assert len({row.tobytes() for row in run_targets}) > 1  # distinct target frames
+
+
+def test_coarse_vertex_coding_round_trips_within_half_a_step() -> None:
+    rng = np.random.default_rng(0)
+    offsets = np.array([0, 5, 12])
+    vertices = np.cumsum(rng.normal(0.0, 0.01, size=(12, 7, 3)), axis=0).astype(np.float32)
+    coded = quantise_coarse(vertices, offsets)
+    assert coded.dtype == np.int16
+    np.testing.assert_array_equal(coded[5], np.round(vertices[5] / COARSE_STEP_M))  # each sequence starts absolute
+    restored = restore_coarse(coded, offsets)
+    assert np.abs(restored - vertices).max() <= COARSE_STEP_M / 2 + 1e-6
+
+
+def _encoded(data_dir: Path, network_yaml: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A tiny checkpoint (1 training step) and the data set pre-encoded with its encoder."""
+    config = tiny_config(data_dir, network_yaml, tmp_path / "source_run", steps=1, checkpoint_every=1)
+    Trainer(config, report=lambda line: None).run(progress=False)
+    weights = tmp_path / "source_run" / "last.safetensors"
+    out = tmp_path / "encoded"
+    assert main(["encode", "--data", str(data_dir), "--weights", str(weights), "--out", str(out),
+                 "--device", "cpu"]) == 0
+    return weights, out
+
+
+def test_pre_encoded_data_holds_the_encoders_features_and_the_same_windows(data_dir, network_yaml, tmp_path) -> None:
+    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+    network = load_checkpoint(weights, load_template())
+    plain = WindowSampler(data_dir, network.config.window, network.config.target_index, CROP)
+    compact = WindowSampler(encoded, network.config.window, network.config.target_index, CROP)
+    assert plain.encoder_sha256 is None and compact.encoder_sha256 == encoder_digest(network)
+    np.testing.assert_array_equal(plain.windows, compact.windows)
+    first, second = (sampler.sample(np.random.default_rng(4), 6, 2) for sampler in (plain, compact))
+    expected = encode_crops(network, first.crops, torch.device("cpu")).astype(np.float32)
+    np.testing.assert_allclose(second.crops.astype(np.float32), expected, atol=1e-6)
+    np.testing.assert_allclose(second.keypoints, first.keypoints, atol=2e-3)
+    np.testing.assert_allclose(second.joints, first.joints, atol=2e-3)
+    np.testing.assert_allclose(second.target_coarse_vertices, first.target_coarse_vertices, atol=COARSE_STEP_M)
+    assert second.target_pose_quaternions is None
+
+
+def test_training_on_pre_encoded_data_freezes_the_encoder(data_dir, network_yaml, tmp_path) -> None:
+    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+    before = weights_of(weights)
+    config = tiny_config(
+        data_dir, network_yaml, tmp_path / "frozen", steps=2, init_weights=str(weights),
+        data={"train": str(encoded), "validation": str(data_dir), "validation_sequences": 1,
+              "full_mesh_targets": "upsampled"},
+    )
+    Trainer(config, report=lambda line: None).run(progress=False)
+    after = weights_of(tmp_path / "frozen" / "last.safetensors")
+    encoder = [name for name in after if name.startswith("encoder.")]
+    assert encoder and all(torch.equal(after[name], before[name]) for name in encoder)
+    assert any(not torch.equal(after[name], before[name]) for name in after if name.startswith("lifting."))
+
+    with pytest.raises(ValueError, match="another encoder"):
+        Trainer(config.with_overrides(out=str(tmp_path / "fresh"), init_weights=""), report=lambda line: None)
+    exact = tiny_config(data_dir, network_yaml, tmp_path / "exact", init_weights=str(weights),
+                        data={"train": str(encoded), "validation": "", "full_mesh_targets": "anny"})
+    with pytest.raises(ValueError, match="full_mesh_targets: upsampled"):
+        Trainer(exact, report=lambda line: None)
+
+
+def test_encode_refuses_to_overwrite_its_source(data_dir, tmp_path, capsys) -> None:
+    assert main(["encode", "--data", str(data_dir), "--weights", str(tmp_path / "w.safetensors"),
+                 "--out", str(data_dir)]) == 2
+    assert "--out must differ" in capsys.readouterr().err
+
+
+def test_validation_on_pre_encoded_data_agrees_with_the_plain_data(data_dir, network_yaml, tmp_path) -> None:
+    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+    template = load_template()
+    network = load_checkpoint(weights, template)
+    plain = ShardValidator(data_dir, 3).evaluate(network, torch.device("cpu"))
+    compact = ShardValidator(encoded, 3, template=template).evaluate(network, torch.device("cpu"))
+    assert compact["frames"] == plain["frames"]
+    assert abs(compact["mpjpe"] - plain["mpjpe"]) < 1.0  # same joints, float16 inputs
+    assert abs(compact["mpve"] - plain["mpve"]) < 10.0  # upsampled instead of exact ground-truth meshes
+    with pytest.raises(ValueError, match="template"):
+        ShardValidator(encoded, 3)

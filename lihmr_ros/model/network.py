@@ -145,13 +145,25 @@ def predict_sequence(
     frames (``lifted_joints`` is the window of each frame).  Put the network in
     eval mode first: in train mode BatchNorm would mix the frames of a batch.
     """
-    num_frames = crops.shape[0]
+    features = torch.cat([network.encode_crops(chunk) for chunk in crops.split(batch_size)])
+    return predict_sequence_features(network, features, keypoints, crop_info, batch_size)
+
+
+@torch.no_grad()
+def predict_sequence_features(
+    network: LIHMRNet,
+    features: torch.Tensor,
+    keypoints: torch.Tensor,
+    crop_info: torch.Tensor,
+    batch_size: int = 32,
+) -> NetworkOutput:
+    """:func:`predict_sequence` from per-frame features (N, D) already computed by the encoder."""
+    num_frames = features.shape[0]
     if keypoints.shape[0] != num_frames or crop_info.shape[0] != num_frames:
         raise ValueError(
-            f"crops, keypoints and crop_info need one entry per frame, got "
+            f"crops (features), keypoints and crop_info need one entry per frame, got "
             f"{num_frames}, {keypoints.shape[0]}, {crop_info.shape[0]}"
         )
-    features = torch.cat([network.encode_crops(chunk) for chunk in crops.split(batch_size)])
     index = torch.as_tensor(
         window_indices(num_frames, network.config.window, network.config.target_index), device=features.device
     )

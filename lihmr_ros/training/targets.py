@@ -10,7 +10,8 @@ mesh (see ``lihmr_ros.synth.dataset``).  Two ways back to the full mesh:
   far shorter, this CPU pass can dominate; ``upsampled`` is then the
   cheaper choice (with 3pc data).
 * ``upsampled``: the stored coarse ground truth through the template's fixed
-  upsampling.  Free, but 1.5 mm mean / 6 mm p95 / 21 mm max away from the
+  upsampling, done on the training device (on a GPU a numpy upsampling of a
+  256-window batch would take longer than the network step).  Free, but 1.5 mm mean / 6 mm p95 / 21 mm max away from the
   true mesh, and it lies exactly in the span of the upsampling, so the
   network's full-resolution residual would learn nothing.  Only possible
   when the data's coarse topology is the template's.
@@ -22,18 +23,29 @@ supervised through the full mesh (see :mod:`lihmr_ros.training.losses`).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+import torch
 
 from lihmr_ros.body.template import MeshTemplate
-from lihmr_ros.body.upsampling import apply_upsampling
 from lihmr_ros.training.windows import WindowBatch
 
 
 class MeshTargets:
     """Builds root-relative full meshes of a batch's target frames, camera frame, metres."""
 
-    def __init__(self, mode: str, template: MeshTemplate, data_topology: str, data_coarse_vertices: int) -> None:
+    def __init__(
+        self,
+        mode: str,
+        template: MeshTemplate,
+        data_topology: str,
+        data_coarse_vertices: int,
+        upsample: Callable[[torch.Tensor], torch.Tensor],
+    ) -> None:
+        """``upsample``: the network's fixed coarse -> full map on tensors (the template's, on the device)."""
         self.mode = mode
+        self.upsample = upsample
         self.template = template
         self.coarse_matches = (
             data_topology == template.coarse_topology and data_coarse_vertices == template.num_coarse_vertices
@@ -53,16 +65,17 @@ class MeshTargets:
 
             self._reconstructor = VertexReconstructor()
 
-    def full_vertices(self, batch: WindowBatch) -> np.ndarray:
+    def full_vertices(self, batch: WindowBatch, device: torch.device) -> torch.Tensor:
         """(B, Vf, 3) float32 true full meshes of the target frames, root (mid-hip) at the origin."""
         if self._reconstructor is None:
-            return apply_upsampling(
-                batch.target_coarse_vertices, self.template.upsample_index, self.template.upsample_weight
-            ).astype(np.float32)
+            coarse = torch.as_tensor(batch.target_coarse_vertices, dtype=torch.float32, device=device)
+            return self.upsample(coarse)
+        if batch.target_pose_quaternions is None or batch.target_global_rotation is None:
+            raise ValueError("full_mesh_targets 'anny' needs the Anny parameters, which this data set does not keep")
         vertices, _ = self._reconstructor(
             batch.target_pose_quaternions,
             batch.phenotypes,
             batch.target_global_rotation,
             np.zeros((batch.size, 3), dtype=np.float32),
         )
-        return vertices
+        return torch.as_tensor(vertices, device=device)

@@ -115,6 +115,13 @@ class Trainer:
 
         torch.manual_seed(config.seed)
         self.network = LIHMRNet(network_config, self.template).to(self.device)
+        started = time.perf_counter()
+        self.sampler = WindowSampler(
+            Path(config.data.train), network_config.window, network_config.target_index, network_config.crop.size
+        )
+        self.pre_encoded = self.sampler.encoder_sha256 is not None
+        if self.pre_encoded:  # the stored features are only valid for the encoder that made them
+            self.network.encoder.requires_grad_(False)
         self.optimizer = torch.optim.AdamW(
             parameter_groups(self.network, config.optimizer.weight_decay), lr=config.optimizer.learning_rate
         )
@@ -126,14 +133,11 @@ class Trainer:
             copied = load_weights_into(self.network, Path(config.init_weights), config.init_modules)
             report(f"initialised {len(copied)} tensors "
                    f"({', '.join(config.init_modules) or 'whole network'}) from {config.init_weights}")
-
-        started = time.perf_counter()
-        self.sampler = WindowSampler(
-            Path(config.data.train), network_config.window, network_config.target_index, network_config.crop.size
-        )
+        if self.pre_encoded:
+            self._check_pre_encoded()
         self.mesh_targets = MeshTargets(
             config.data.full_mesh_targets, self.template, self.sampler.coarse_topology,
-            self.sampler.num_coarse_vertices,
+            self.sampler.num_coarse_vertices, self.network.refiner.upsample,
         )
         report(
             f"train data {config.data.train}: {self.sampler.num_sequences} sequences, "
@@ -141,15 +145,35 @@ class Trainer:
             f"({time.perf_counter() - started:.1f} s); coarse topology {self.sampler.coarse_topology}"
             + ("" if self.mesh_targets.coarse_matches else f" != template's {self.template.coarse_topology}: "
                "coarse mesh supervised through the full mesh")
+            + ("; pre-encoded features, encoder frozen" if self.pre_encoded else "")
         )
         self.validator = None
         if config.data.validation:
-            self.validator = ShardValidator(Path(config.data.validation), config.data.validation_sequences)
+            self.validator = ShardValidator(
+                Path(config.data.validation), config.data.validation_sequences, template=self.template
+            )
             report(f"validation data {config.data.validation}: {len(self.validator.sequences)} sequences")
         self.losses = LossFunction(config.losses, self.template.full_faces, self.network.refiner.upsample, self.device)
         self.log = CsvLog(self.out / LOG_FILE)
         report(f"device {self.device}, {sum(p.numel() for p in self.network.parameters()):,} parameters, "
                f"starting at step {self.step} of {config.steps}")
+
+    def _check_pre_encoded(self) -> None:
+        """Pre-encoded data needs the very encoder that made it, and no Anny parameters."""
+        from lihmr_ros.training.encoded import encoder_digest
+
+        if not self.network.config.image_features:
+            raise ValueError(f"{self.config.data.train} holds encoder features but the network does not use them")
+        if encoder_digest(self.network) != self.sampler.encoder_sha256:
+            raise ValueError(
+                f"{self.config.data.train} was encoded by another encoder than this network's; set init_weights "
+                f"to the checkpoint it was encoded with ({self.sampler.directory}/manifest.json: encoder.checkpoint)"
+            )
+        if self.config.data.full_mesh_targets != "upsampled":
+            raise ValueError(
+                f"{self.config.data.train} is pre-encoded and keeps no Anny parameters; "
+                "use data.full_mesh_targets: upsampled"
+            )
 
     def _check_out_dir(self, resume: bool) -> None:
         has_run = (self.out / LAST_WEIGHTS).is_file() or (self.out / LOG_FILE).is_file()
@@ -174,7 +198,7 @@ class Trainer:
     def _targets(self, batch: WindowBatch) -> LossTargets:
         tensor = self._tensor
         return LossTargets(
-            vertices=tensor(self.mesh_targets.full_vertices(batch)),
+            vertices=self.mesh_targets.full_vertices(batch, self.device),
             coarse_vertices=tensor(batch.target_coarse_vertices) if self.mesh_targets.coarse_matches else None,
             joints=tensor(batch.joints),
             root=tensor(batch.root),
@@ -189,11 +213,6 @@ class Trainer:
         config = self.config
         rng = np.random.default_rng([config.seed, self.step])
         batch = self.sampler.sample(rng, config.batch_size, config.windows_per_run)
-        # Contiguous (U, 3, S, S): torch 2.13's CPU backward through the encoder crashes (heap
-        # corruption) on the channels-last strides that a bare permute of (..., S, S, 3) crops leaves.
-        crops = torch.as_tensor(batch.crops, device=self.device).permute(0, 3, 1, 2).contiguous()
-        crops = crops.float().div_(255.0)
-        crops = colour_jitter(crops, batch.crop_group, config.augment.colour_jitter, rng)
         crop_index = torch.as_tensor(batch.crop_index, device=self.device)
         keypoints = torch.as_tensor(batch.keypoints, device=self.device)
         crop_info = torch.as_tensor(batch.crop_info, device=self.device)
@@ -206,10 +225,7 @@ class Trainer:
             )
 
         network = self.network
-        if network.config.image_features:
-            features = network.encode_crops(crops)[crop_index]  # each distinct frame encoded once
-        else:  # ablation: the network ignores image features, so skip the encoder's cost
-            features = crops.new_zeros(*crop_index.shape, network.config.encoder.feature_dim)
+        features = self._window_features(batch, crop_index, rng)
         if lifter_only:
             lifted = network.lifting(features, keypoints, crop_info)
             terms = self.losses.lifter_terms(lifted.joints3d, targets)
@@ -229,6 +245,19 @@ class Trainer:
         values = {name: float(value.detach()) for name, value in terms.items()}
         values["loss"] = float(total.detach())
         return values
+
+    def _window_features(self, batch: WindowBatch, crop_index: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """(B, T, D) per-frame image features of the batch's windows."""
+        network = self.network
+        if self.pre_encoded:
+            return self._tensor(batch.crops)[crop_index]
+        if not network.config.image_features:  # ablation: the network ignores them, so skip the encoder's cost
+            return torch.zeros(*crop_index.shape, network.config.encoder.feature_dim, device=self.device)
+        # Contiguous (U, 3, S, S): torch 2.13's CPU backward through the encoder crashes (heap
+        # corruption) on the channels-last strides that a bare permute of (..., S, S, 3) crops leaves.
+        crops = torch.as_tensor(batch.crops, device=self.device).permute(0, 3, 1, 2).contiguous()
+        crops = colour_jitter(crops.float().div_(255.0), batch.crop_group, self.config.augment.colour_jitter, rng)
+        return network.encode_crops(crops)[crop_index]  # each distinct frame encoded once
 
     def _targets_without_mesh(self, batch: WindowBatch) -> LossTargets:
         """Targets for the lifter-only phase: no full meshes needed, so no Anny forward."""

@@ -7,6 +7,12 @@ crop, in time order, with the same edge-padded causal / centred windows as
 training and the runtime.  Metrics are those of ``lihmr eval``
 (:mod:`lihmr_ros.evaluation.metrics`); the full ground-truth meshes are
 rebuilt once from the stored Anny parameters and kept in memory (float16).
+
+Pre-encoded data (:mod:`lihmr_ros.training.encoded`) validates too, for runs
+on machines without Anny: its stored features replace the encoder, and the
+ground-truth meshes are the stored coarse meshes through the template's
+upsampling (1.5 mm mean from the exact ones: fine for choosing the best
+step, not for the numbers a model card reports).
 """
 
 from __future__ import annotations
@@ -19,15 +25,18 @@ import torch
 
 from lihmr_ros.evaluation.metrics import MetricAccumulator
 from lihmr_ros.model.inputs import crops_to_network
-from lihmr_ros.model.network import LIHMRNet, predict_sequence
-from lihmr_ros.synth.dataset import SynthDataset, VertexReconstructor
+from lihmr_ros.body.template import MeshTemplate
+from lihmr_ros.body.upsampling import apply_upsampling
+from lihmr_ros.model.network import LIHMRNet, predict_sequence, predict_sequence_features
+from lihmr_ros.synth.dataset import SequenceRecord, VertexReconstructor
 from lihmr_ros.synth.generator import KEYPOINTS_NONE
+from lihmr_ros.training.encoded import EncodedDataset, open_training_data
 
 
 @dataclass(frozen=True)
 class ValidationSequence:
     crops: np.ndarray
-    """(C, S, S, 3) uint8 crops of the C frames with a crop."""
+    """(C, S, S, 3) uint8 crops of the C frames with a crop, or (C, D) float16 features (pre-encoded)."""
     keypoints: np.ndarray
     """(C, 17, 3) float32."""
     crop_info: np.ndarray
@@ -43,10 +52,22 @@ class ValidationSequence:
 class ShardValidator:
     """Holds up to ``max_sequences`` held-out sequences and evaluates a network on them."""
 
-    def __init__(self, directory: Path, max_sequences: int, reconstructor: VertexReconstructor | None = None) -> None:
-        reconstructor = reconstructor or VertexReconstructor()
+    def __init__(
+        self,
+        directory: Path,
+        max_sequences: int,
+        reconstructor: VertexReconstructor | None = None,
+        template: MeshTemplate | None = None,
+    ) -> None:
+        """``reconstructor`` rebuilds plain data's meshes; ``template`` upsamples pre-encoded data's."""
+        dataset = open_training_data(Path(directory))
+        self.pre_encoded = isinstance(dataset, EncodedDataset)
+        if self.pre_encoded and template is None:
+            raise ValueError("validating on pre-encoded data needs the mesh template to upsample its coarse meshes")
+        if not self.pre_encoded:
+            reconstructor = reconstructor or VertexReconstructor()
         self.sequences: list[ValidationSequence] = []
-        for record in SynthDataset(directory).sequences():
+        for record in dataset.sequences():
             if len(self.sequences) >= max_sequences:
                 break
             arrays = record.arrays
@@ -54,18 +75,17 @@ class ShardValidator:
             valid = arrays["frame_valid"] & has_crop
             if not valid.any():
                 continue
-            vertices, _ = reconstructor(
-                arrays["pose_quaternions"],
-                record.phenotypes,
-                arrays["global_rotation"],
-                np.zeros((record.num_frames, 3), dtype=np.float32),
-            )
+            if self.pre_encoded:
+                vertices = apply_upsampling(arrays["coarse_vertices"], template.upsample_index, template.upsample_weight)
+            else:
+                vertices = _reconstructed(record, reconstructor)
             joints = arrays["joints_cam"].astype(np.float32).copy()
             joints[~valid] = np.nan
+            vertices = vertices.astype(np.float32)
             vertices[~valid] = np.nan
             self.sequences.append(
                 ValidationSequence(
-                    crops=arrays["crops"][has_crop],
+                    crops=arrays["encoder_features" if self.pre_encoded else "crops"][has_crop],
                     keypoints=arrays["keypoints"][has_crop],
                     crop_info=arrays["crop_info"][has_crop],
                     has_crop=has_crop,
@@ -84,13 +104,14 @@ class ShardValidator:
         accumulator = MetricAccumulator()
         try:
             for sequence in self.sequences:
-                output = predict_sequence(
-                    network,
-                    torch.as_tensor(crops_to_network(sequence.crops), device=device),
-                    torch.as_tensor(sequence.keypoints, device=device),
-                    torch.as_tensor(sequence.crop_info, device=device),
-                    batch_size=batch_size,
-                )
+                keypoints = torch.as_tensor(sequence.keypoints, device=device)
+                crop_info = torch.as_tensor(sequence.crop_info, device=device)
+                if self.pre_encoded:
+                    features = torch.as_tensor(sequence.crops, dtype=torch.float32, device=device)
+                    output = predict_sequence_features(network, features, keypoints, crop_info, batch_size)
+                else:
+                    crops = torch.as_tensor(crops_to_network(sequence.crops), device=device)
+                    output = predict_sequence(network, crops, keypoints, crop_info, batch_size=batch_size)
                 frames = sequence.has_crop.shape[0]
                 joints = np.full((frames, 17, 3), np.nan, dtype=np.float32)
                 vertices = np.full((frames, *sequence.vertices.shape[1:]), np.nan, dtype=np.float32)
@@ -102,3 +123,15 @@ class ShardValidator:
         finally:
             network.train(was_training)
         return accumulator.summary()
+
+
+def _reconstructed(record: SequenceRecord, reconstructor: VertexReconstructor) -> np.ndarray:
+    """(F, Vf, 3) exact root-relative meshes of a plain sequence from its Anny parameters."""
+    arrays = record.arrays
+    vertices, _ = reconstructor(
+        arrays["pose_quaternions"],
+        record.phenotypes,
+        arrays["global_rotation"],
+        np.zeros((record.num_frames, 3), dtype=np.float32),
+    )
+    return vertices

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lihmr_ros.synth.dataset import SynthDataset
 from lihmr_ros.synth.generator import KEYPOINTS_NONE
+from lihmr_ros.training.encoded import EncodedDataset, open_training_data
 
 PER_FRAME_KEYS: tuple[str, ...] = (
-    "crops",
     "keypoints",
     "crop_info",
     "boxes",
@@ -33,9 +32,9 @@ PER_FRAME_KEYS: tuple[str, ...] = (
     "joints_cam",
     "root_cam",
     "coarse_vertices",
-    "pose_quaternions",
-    "global_rotation",
 )
+ANNY_PARAMETER_KEYS: tuple[str, ...] = ("pose_quaternions", "global_rotation")
+"""Only in plain ``lihmr synth`` data: what rebuilds the exact full mesh (``full_mesh_targets: anny``)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ class WindowBatch:
     """B windows of T frames as numpy arrays; ``target_*`` fields describe each window's target frame."""
 
     crops: np.ndarray
-    """(U, S, S, 3) uint8 RGB crops of the U distinct frames the windows use (shared, encoded once)."""
+    """(U, S, S, 3) uint8 RGB crops of the U distinct frames the windows use (shared, encoded once),
+    or (U, D) float16 encoder features when the data set is pre-encoded (:mod:`.encoded`)."""
     crop_index: np.ndarray
     """(B, T) int64 row of ``crops`` for every frame of every window."""
     crop_group: np.ndarray
@@ -66,10 +66,11 @@ class WindowBatch:
     """(B, P) float32 true shape parameters."""
     target_coarse_vertices: np.ndarray
     """(B, Vc, 3) float32 true root-relative coarse vertices of the data set's coarse topology."""
-    target_pose_quaternions: np.ndarray
-    """(B, 104, 4) float32 Anny bone rotations of the target frame (to rebuild its full mesh)."""
-    target_global_rotation: np.ndarray
-    """(B, 3, 3) float32."""
+    target_pose_quaternions: np.ndarray | None
+    """(B, 104, 4) float32 Anny bone rotations of the target frame (to rebuild its full mesh);
+    None for pre-encoded data, which does not keep them."""
+    target_global_rotation: np.ndarray | None
+    """(B, 3, 3) float32, or None like ``target_pose_quaternions``."""
 
     @property
     def size(self) -> int:
@@ -97,8 +98,12 @@ class WindowSampler:
     """All frames of one data set in memory plus the table of every training window."""
 
     def __init__(self, directory: Path, window: int, target_index: int, crop_size: int) -> None:
-        dataset = SynthDataset(directory)
+        dataset = open_training_data(Path(directory))
         self.directory = Path(directory)
+        self.encoder_sha256: str | None = (
+            dataset.encoder_sha256 if isinstance(dataset, EncodedDataset) else None
+        )
+        """Digest of the encoder that made the stored features; None when the data holds crops."""
         self.coarse_topology: str = dataset.manifest["config"]["body"]["coarse_topology"]
         stored_crop = int(dataset.manifest["config"]["output"]["crop_size"])
         if stored_crop != crop_size:
@@ -106,11 +111,13 @@ class WindowSampler:
                 f"{directory} holds {stored_crop} px crops but the network takes {crop_size} px crops; "
                 f"regenerate the data with output.crop_size: {crop_size}"
             )
-        columns: dict[str, list[np.ndarray]] = {key: [] for key in PER_FRAME_KEYS}
+        image_key = "crops" if self.encoder_sha256 is None else "encoder_features"
+        keys = (image_key, *PER_FRAME_KEYS, *(ANNY_PARAMETER_KEYS if self.encoder_sha256 is None else ()))
+        columns: dict[str, list[np.ndarray]] = {key: [] for key in keys}
         frame_sequence, sequence_intrinsics, sequence_phenotypes, tables = [], [], [], []
         first_frame, sequence_index = 0, 0
         for record in dataset.sequences():
-            for key in PER_FRAME_KEYS:
+            for key in keys:
                 columns[key].append(record.arrays[key])
             has_crop = record.arrays["keypoint_source"] != KEYPOINTS_NONE
             table = window_table(has_crop, record.arrays["frame_valid"], window, target_index)
@@ -123,6 +130,7 @@ class WindowSampler:
         if sequence_index == 0:
             raise ValueError(f"{directory} holds no sequences")
         self.frames = {key: np.concatenate(parts) for key, parts in columns.items()}
+        self.frames["crops"] = self.frames.pop(image_key)
         self.frame_sequence = np.concatenate(frame_sequence)
         self.intrinsics = np.stack(sequence_intrinsics).astype(np.float32)
         self.phenotypes = np.stack(sequence_phenotypes).astype(np.float32)
@@ -183,6 +191,6 @@ class WindowSampler:
             intrinsics=self.intrinsics[sequences],
             phenotypes=self.phenotypes[sequences],
             target_coarse_vertices=frames["coarse_vertices"][targets].astype(np.float32),
-            target_pose_quaternions=frames["pose_quaternions"][targets],
-            target_global_rotation=frames["global_rotation"][targets],
+            target_pose_quaternions=frames["pose_quaternions"][targets] if "pose_quaternions" in frames else None,
+            target_global_rotation=frames["global_rotation"][targets] if "global_rotation" in frames else None,
         )
