@@ -56,7 +56,7 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
         TrainConfig.from_dict({"losses": {"edges": -1.0}})
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml"])
 def test_shipped_train_configs_load(name: str) -> None:
     config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / name)
     assert config.network_config().window == 16 and config.batch_size >= 1

@@ -79,13 +79,15 @@ class SynthDataset:
             yield from split_sequences(self.shard(index))
 
 
-def split_sequences(shard: dict[str, np.ndarray]) -> Iterator[SequenceRecord]:
-    """Cut a shard's concatenated arrays back into sequences."""
+def split_sequences(
+    shard: dict[str, np.ndarray], fields: tuple[str, ...] = PER_FRAME_FIELDS
+) -> Iterator[SequenceRecord]:
+    """Cut a shard's concatenated arrays (per-frame ``fields``) back into sequences."""
     offsets = shard["sequence_offsets"]
     for k in range(len(offsets) - 1):
         start, stop = int(offsets[k]), int(offsets[k + 1])
         yield SequenceRecord(
-            arrays={name: shard[name][start:stop] for name in PER_FRAME_FIELDS},
+            arrays={name: shard[name][start:stop] for name in fields},
             intrinsics=shard["intrinsics"][k],
             image_size=shard["image_size"][k],
             phenotypes=shard["phenotypes"][k],

@@ -33,7 +33,7 @@ import torch
 from lihmr_ros.model.checkpoint import load_checkpoint
 from lihmr_ros.model.inputs import crops_to_network
 from lihmr_ros.model.network import LIHMRNet
-from lihmr_ros.synth.dataset import SequenceRecord, SynthDataset
+from lihmr_ros.synth.dataset import SequenceRecord, SynthDataset, split_sequences
 from lihmr_ros.synth.shards import (
     PER_SEQUENCE_FIELDS,
     load_shard,
@@ -194,16 +194,7 @@ class EncodedDataset:
             shard["coarse_vertices"] = restore_coarse(shard["coarse_vertices"], offsets)
             for name in HALF_FIELDS:
                 shard[name] = shard[name].astype(np.float32)
-            for k in range(len(offsets) - 1):
-                start, stop = int(offsets[k]), int(offsets[k + 1])
-                yield SequenceRecord(
-                    arrays={name: shard[name][start:stop] for name in PER_FRAME_ENCODED},
-                    intrinsics=shard["intrinsics"][k],
-                    image_size=shard["image_size"][k],
-                    phenotypes=shard["phenotypes"][k],
-                    fps=float(shard["fps"][k]),
-                    sequence_seed=int(shard["sequence_seed"][k]),
-                )
+            yield from split_sequences(shard, PER_FRAME_ENCODED)
 
 
 def open_training_data(directory: Path) -> SynthDataset | EncodedDataset:
