@@ -244,19 +244,21 @@ def test_coarse_vertex_coding_round_trips_within_half_a_step() -> None:
     assert np.abs(restored - vertices).max() <= COARSE_STEP_M / 2 + 1e-6
 
 
-def _encoded(data_dir: Path, network_yaml: Path, tmp_path: Path) -> tuple[Path, Path]:
+@pytest.fixture(scope="module")
+def encoded_set(data_dir, network_yaml, tmp_path_factory) -> tuple[Path, Path]:
     """A tiny checkpoint (1 training step) and the data set pre-encoded with its encoder."""
-    config = tiny_config(data_dir, network_yaml, tmp_path / "source_run", steps=1, checkpoint_every=1)
+    root = tmp_path_factory.mktemp("encoded")
+    config = tiny_config(data_dir, network_yaml, root / "source_run", steps=1, checkpoint_every=1)
     Trainer(config, report=lambda line: None).run(progress=False)
-    weights = tmp_path / "source_run" / "last.safetensors"
-    out = tmp_path / "encoded"
+    weights = root / "source_run" / "last.safetensors"
+    out = root / "encoded"
     assert main(["encode", "--data", str(data_dir), "--weights", str(weights), "--out", str(out),
                  "--device", "cpu"]) == 0
     return weights, out
 
 
-def test_pre_encoded_data_holds_the_encoders_features_and_the_same_windows(data_dir, network_yaml, tmp_path) -> None:
-    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+def test_pre_encoded_data_holds_the_encoders_features_and_the_same_windows(data_dir, encoded_set) -> None:
+    weights, encoded = encoded_set
     network = load_checkpoint(weights, load_template())
     plain = WindowSampler(data_dir, network.config.window, network.config.target_index, CROP)
     compact = WindowSampler(encoded, network.config.window, network.config.target_index, CROP)
@@ -271,8 +273,8 @@ def test_pre_encoded_data_holds_the_encoders_features_and_the_same_windows(data_
     assert second.target_pose_quaternions is None
 
 
-def test_training_on_pre_encoded_data_freezes_the_encoder(data_dir, network_yaml, tmp_path) -> None:
-    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+def test_training_on_pre_encoded_data_freezes_the_encoder(data_dir, network_yaml, encoded_set, tmp_path) -> None:
+    weights, encoded = encoded_set
     before = weights_of(weights)
     config = tiny_config(
         data_dir, network_yaml, tmp_path / "frozen", steps=2, init_weights=str(weights),
@@ -299,8 +301,8 @@ def test_encode_refuses_to_overwrite_its_source(data_dir, tmp_path, capsys) -> N
     assert "--out must differ" in capsys.readouterr().err
 
 
-def test_validation_on_pre_encoded_data_agrees_with_the_plain_data(data_dir, network_yaml, tmp_path) -> None:
-    weights, encoded = _encoded(data_dir, network_yaml, tmp_path)
+def test_validation_on_pre_encoded_data_agrees_with_the_plain_data(data_dir, encoded_set) -> None:
+    weights, encoded = encoded_set
     template = load_template()
     network = load_checkpoint(weights, template)
     plain = ShardValidator(data_dir, 3).evaluate(network, torch.device("cpu"))

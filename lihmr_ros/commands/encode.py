@@ -1,9 +1,9 @@
 """``lihmr encode``: pre-encode a synthetic data set with a trained encoder (compact, crop-free copy).
 
-Example (the GPU recipe in docs/model_card.md)::
+Example (phase 3 of the shipped weights, docs/model_card.md)::
 
-    lihmr encode --data data/synth_train --weights lihmr_ros/weights/lihmr_default.safetensors \\
-        --data data/synth_train2 --out data/encoded_train
+    lihmr encode --data data/synth_train --data data/synth_train2 \\
+        --weights runs/lihmr_continue/best.safetensors --out data/encoded_train
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Write a copy of a `lihmr synth` data set in which each crop is replaced by the image features of the "
             "encoder in --weights (eval mode, as at run time), with targets compacted for "
-            "`full_mesh_targets: upsampled` training: about 1.4 kB per frame instead of 50 kB. Train on it with "
+            "`full_mesh_targets: upsampled` training: about 1.3 kB per frame instead of 50 kB. Train on it with "
             "init_weights set to the same checkpoint; the trainer then freezes the encoder."
         ),
     )

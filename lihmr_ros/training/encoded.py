@@ -1,12 +1,12 @@
 """Pre-encoded training data: a frozen image encoder's features in place of the crops.
 
-Why: crops are 49 kB per frame (573 MB for the 17k-frame default training
-set), too much to copy to a rented GPU machine that takes a 64 MB working
-tree, and the encoder is a quarter of every CPU step.  Once an encoder is
+Why: crops are 49 kB per frame (573 MB compressed for the 17k-frame default
+training set), too much to copy to a remote GPU machine with a small upload
+limit, and the encoder is a quarter of every CPU step.  Once an encoder is
 trained (the shipped weights' is), later phases can keep it fixed: each
 frame's feature is then computed once, here, with the encoder in eval mode
 (exactly as at run time), and the shard keeps only what training with
-``full_mesh_targets: upsampled`` reads, about 1.4 kB per frame:
+``full_mesh_targets: upsampled`` reads, about 1.3 kB per frame:
 
 * ``encoder_features`` (F, D) float16;
 * network inputs and targets as float16 (``keypoints``, ``joints_2d``,

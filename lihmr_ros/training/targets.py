@@ -11,10 +11,12 @@ mesh (see ``lihmr_ros.synth.dataset``).  Two ways back to the full mesh:
   cheaper choice (with 3pc data).
 * ``upsampled``: the stored coarse ground truth through the template's fixed
   upsampling, done on the training device (on a GPU a numpy upsampling of a
-  256-window batch would take longer than the network step).  Free, but 1.5 mm mean / 6 mm p95 / 21 mm max away from the
-  true mesh, and it lies exactly in the span of the upsampling, so the
-  network's full-resolution residual would learn nothing.  Only possible
-  when the data's coarse topology is the template's.
+  256-window batch would take longer than the network step).  Free, but
+  1.5 mm mean / 6 mm p95 / 21 mm max away from the true mesh, and it lies
+  exactly in the span of the upsampling, so the network's full-resolution
+  residual would learn nothing.  Only possible when the data's coarse
+  topology is the template's, and the only choice for pre-encoded data
+  (:mod:`lihmr_ros.training.encoded`), which keeps no Anny parameters.
 
 The coarse ground truth is usable as it is only when the data was generated
 with the template's coarse topology; otherwise the coarse output is
@@ -42,8 +44,10 @@ class MeshTargets:
         data_topology: str,
         data_coarse_vertices: int,
         upsample: Callable[[torch.Tensor], torch.Tensor],
+        data_has_anny_parameters: bool = True,
     ) -> None:
-        """``upsample``: the network's fixed coarse -> full map on tensors (the template's, on the device)."""
+        """``upsample``: the network's fixed coarse -> full map on tensors (the template's, on the device);
+        ``data_has_anny_parameters``: False for pre-encoded data, which only ``upsampled`` can serve."""
         self.mode = mode
         self.upsample = upsample
         self.template = template
@@ -59,6 +63,11 @@ class MeshTargets:
             )
         if mode not in ("anny", "upsampled"):
             raise ValueError(f"full mesh targets must be 'anny' or 'upsampled', got {mode!r}")
+        if mode == "anny" and not data_has_anny_parameters:
+            raise ValueError(
+                "full_mesh_targets 'anny' rebuilds meshes from Anny parameters, which this data set (pre-encoded) "
+                "does not keep; use data.full_mesh_targets: upsampled"
+            )
         self._reconstructor = None
         if mode == "anny":
             from lihmr_ros.synth.dataset import VertexReconstructor
@@ -70,8 +79,6 @@ class MeshTargets:
         if self._reconstructor is None:
             coarse = torch.as_tensor(batch.target_coarse_vertices, dtype=torch.float32, device=device)
             return self.upsample(coarse)
-        if batch.target_pose_quaternions is None or batch.target_global_rotation is None:
-            raise ValueError("full_mesh_targets 'anny' needs the Anny parameters, which this data set does not keep")
         vertices, _ = self._reconstructor(
             batch.target_pose_quaternions,
             batch.phenotypes,

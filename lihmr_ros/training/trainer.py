@@ -137,7 +137,7 @@ class Trainer:
             self._check_pre_encoded()
         self.mesh_targets = MeshTargets(
             config.data.full_mesh_targets, self.template, self.sampler.coarse_topology,
-            self.sampler.num_coarse_vertices, self.network.refiner.upsample,
+            self.sampler.num_coarse_vertices, self.network.refiner.upsample, self.sampler.has_anny_parameters,
         )
         report(
             f"train data {config.data.train}: {self.sampler.num_sequences} sequences, "
@@ -159,7 +159,7 @@ class Trainer:
                f"starting at step {self.step} of {config.steps}")
 
     def _check_pre_encoded(self) -> None:
-        """Pre-encoded data needs the very encoder that made it, and no Anny parameters."""
+        """Pre-encoded data needs a network that uses image features, with the very encoder that made them."""
         from lihmr_ros.training.encoded import encoder_digest
 
         if not self.network.config.image_features:
@@ -168,11 +168,6 @@ class Trainer:
             raise ValueError(
                 f"{self.config.data.train} was encoded by another encoder than this network's; set init_weights "
                 f"to the checkpoint it was encoded with ({self.sampler.directory}/manifest.json: encoder.checkpoint)"
-            )
-        if self.config.data.full_mesh_targets != "upsampled":
-            raise ValueError(
-                f"{self.config.data.train} is pre-encoded and keeps no Anny parameters; "
-                "use data.full_mesh_targets: upsampled"
             )
 
     def _check_out_dir(self, resume: bool) -> None:

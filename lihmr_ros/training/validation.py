@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lihmr_ros.evaluation.metrics import MetricAccumulator
-from lihmr_ros.model.inputs import crops_to_network
 from lihmr_ros.body.template import MeshTemplate
 from lihmr_ros.body.upsampling import apply_upsampling
+from lihmr_ros.evaluation.metrics import MetricAccumulator
+from lihmr_ros.model.inputs import crops_to_network
 from lihmr_ros.model.network import LIHMRNet, predict_sequence, predict_sequence_features
 from lihmr_ros.synth.dataset import SequenceRecord, VertexReconstructor
 from lihmr_ros.synth.generator import KEYPOINTS_NONE

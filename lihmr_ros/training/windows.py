@@ -149,6 +149,11 @@ class WindowSampler:
         return int(len(self.windows))
 
     @property
+    def has_anny_parameters(self) -> bool:
+        """Whether batches carry the target frames' Anny parameters (plain data, not pre-encoded)."""
+        return "pose_quaternions" in self.frames
+
+    @property
     def num_coarse_vertices(self) -> int:
         return int(self.frames["coarse_vertices"].shape[1])
 
