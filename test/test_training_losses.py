@@ -13,6 +13,7 @@ from lihmr_ros.training.losses import (
     LossFunction,
     LossTargets,
     acceleration_loss,
+    stream_acceleration_loss,
     edge_loss,
     normal_loss,
     reprojection_l1,
@@ -20,7 +21,7 @@ from lihmr_ros.training.losses import (
 )
 
 torch.set_num_threads(2)
-BATCH, WINDOW = 2, 4
+BATCH, WINDOW, RUN = 6, 4, 3
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def output_at(targets: LossTargets) -> NetworkOutput:
 
 def all_terms(function: LossFunction, output: NetworkOutput, targets: LossTargets) -> dict[str, torch.Tensor]:
     terms = function.lifter_terms(output.lifted_joints, targets)
-    terms.update(function.mesh_terms(output, targets, target_index=WINDOW - 1))
+    terms.update(function.mesh_terms(output, targets, target_index=WINDOW - 1, run_length=RUN))
     return terms
 
 
@@ -131,3 +132,24 @@ def test_acceleration_loss_ignores_constant_velocity_offsets() -> None:
     jerk = joints.clone()
     jerk[:, 1] += 0.1
     assert float(acceleration_loss(jerk, joints)) > 0.0
+
+
+def test_stream_acceleration_follows_runs_of_windows_and_never_crosses_between_runs() -> None:
+    runs, run_length = 3, 5
+    truth = torch.randn(runs * run_length, 17, 3)
+    steady = torch.arange(run_length, dtype=torch.float32).repeat(runs)[:, None, None] * 0.03
+    jump_between_runs = torch.arange(runs, dtype=torch.float32).repeat_interleave(run_length)[:, None, None]
+    assert float(stream_acceleration_loss(truth + steady + jump_between_runs, truth, run_length)) == pytest.approx(
+        0.0, abs=1e-6
+    )
+    jitter = truth.clone()
+    jitter[run_length + 2] += 0.05  # one published frame of the second run jumps
+    per_element = 0.05 * (1 + 2 + 1) / (runs * (run_length - 2) * 17 * 3)
+    assert float(stream_acceleration_loss(jitter, truth, run_length)) == pytest.approx(
+        per_element * 17 * 3, rel=1e-4
+    )
+    tail = torch.randn(2, 17, 3)  # a batch tail shorter than a run is left out
+    assert float(stream_acceleration_loss(torch.cat([jitter, tail]), torch.cat([truth, -tail]), run_length)) == (
+        pytest.approx(float(stream_acceleration_loss(jitter, truth, run_length)))
+    )
+    assert float(stream_acceleration_loss(jitter, truth, run_length=2)) == 0.0  # no second difference in a run

@@ -63,6 +63,7 @@ def tiny_config(data_dir: Path, network_yaml: Path | None, out: Path, **changes)
         "threads": 1,  # tiny layers: one thread avoids OpenMP contention on a busy 2-core machine
         "steps": 6,
         "batch_size": 4,
+        "windows_per_run": 4,
         "log_every": 1,
         "validate_every": 3,
         "checkpoint_every": 3,
@@ -77,9 +78,9 @@ def weights_of(path: Path) -> dict[str, torch.Tensor]:
         return {name: handle.get_tensor(name) for name in handle.keys()}
 
 
-def logged_losses(out: Path) -> list[float]:
+def logged_losses(out: Path, column: str = "loss") -> list[float]:
     with (out / "log.csv").open(newline="") as stream:
-        return [float(row["loss"]) for row in csv.DictReader(stream) if row["loss"]]
+        return [float(row[column]) for row in csv.DictReader(stream) if row[column]]
 
 
 def test_training_lowers_the_loss_and_writes_loadable_checkpoints(data_dir, network_yaml, tmp_path) -> None:
@@ -89,6 +90,8 @@ def test_training_lowers_the_loss_and_writes_loadable_checkpoints(data_dir, netw
     losses = logged_losses(tmp_path / "run")
     assert len(losses) == 40
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    stream = logged_losses(tmp_path / "run", "loss_stream_acceleration")  # a run of 4 windows per batch
+    assert len(stream) == 40 and min(stream) > 0.0
     template = load_template()
     network = load_checkpoint(tmp_path / "run" / "last.safetensors", template)
     assert network.config.window == 4 and network.config.crop.size == CROP
@@ -213,7 +216,7 @@ def test_crop_size_mismatch_is_an_actionable_error(data_dir, tmp_path) -> None:
 
 
 
-def test_runs_of_windows_share_encoder_frames_and_stay_in_one_sequence(data_dir) -> None:
+def test_runs_of_windows_share_encoder_frames_and_advance_through_one_sequence(data_dir) -> None:
     from lihmr_ros.training.windows import WindowSampler
 
     sampler = WindowSampler(data_dir, window=4, target_index=3, crop_size=CROP)
@@ -231,6 +234,11 @@ def test_runs_of_windows_share_encoder_frames_and_stay_in_one_sequence(data_dir)
     for run_groups, run_targets in zip(batch.crop_group[batch.crop_index].reshape(3, 4 * 4), targets):
         assert len(set(run_groups.tolist())) == 1  # one sequence per run
         assert len({row.tobytes() for row in run_targets}) > 1  # distinct target frames
+
+    ids = sampler.sample_ids(np.random.default_rng(1), batch_size=12, windows_per_run=4).reshape(3, 4)
+    target_frames = sampler.windows[ids, sampler.target_index]
+    assert (np.diff(target_frames, axis=1) >= 0).all()  # each run advances in time (repeats at a sequence end)
+    assert all(len(set(sampler.frame_sequence[run].tolist())) == 1 for run in target_frames)
 
 
 def test_coarse_vertex_coding_round_trips_within_half_a_step() -> None:

@@ -54,9 +54,14 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
         TrainConfig.from_dict({"data": {"full_mesh_targets": "smpl"}})
     with pytest.raises(ValueError, match="loss weights"):
         TrainConfig.from_dict({"losses": {"edges": -1.0}})
+    with pytest.raises(ValueError, match="stream_acceleration follows runs"):
+        TrainConfig.from_dict({"windows_per_run": 1})
+    with pytest.raises(ValueError, match="stream_acceleration follows runs"):
+        TrainConfig.from_dict({"batch_size": 8, "windows_per_run": 16})
+    assert TrainConfig.from_dict({"windows_per_run": 1, "losses": {"stream_acceleration": 0.0}}).windows_per_run == 1
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml", "train_phase4.yaml"])
 def test_shipped_train_configs_load(name: str) -> None:
     config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / name)
     assert config.network_config().window == 16 and config.batch_size >= 1

@@ -68,6 +68,10 @@ class LossWeights:
     """L1 between predicted and true second differences of the lifter's joints across the window."""
     shape: float = 0.1
     """L1 on the shape parameters (Anny phenotypes)."""
+    stream_acceleration: float = 1.0
+    """L1 between predicted and true second differences of the mesh joints across a run of consecutive
+    windows (the per-frame output stream; needs ``windows_per_run`` >= 3).  The recipes of phases 1-3
+    set it to 0: they predate it."""
 
     def as_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -91,11 +95,12 @@ class TrainConfig:
     steps: int = 60000
     batch_size: int = 32
     """Windows per step."""
-    windows_per_run: int = 1
+    windows_per_run: int = 16
     """Consecutive windows drawn together from one sequence.  They share all but
     one frame, so the image encoder (about 98% of a window's FLOPs) runs once
     per distinct frame: 16 windows of 16 frames need 31 encoder passes instead
-    of 256.  1 samples every window independently."""
+    of 256; and their target frames form the output stream that
+    ``losses.stream_acceleration`` smooths.  1 samples every window independently."""
     init_weights: str = ""
     """Checkpoint whose weights start a new run (warm start / fine-tuning); empty: random initialisation.
     Ignored when resuming, where the run's own ``last`` checkpoint is loaded."""
@@ -138,6 +143,11 @@ class TrainConfig:
             problems.append("optimizer: learning_rate must be > 0, weight_decay and warmup_steps >= 0")
         if not 0.0 <= optimizer.min_learning_rate_ratio <= 1.0 or optimizer.gradient_clip < 0:
             problems.append("optimizer: min_learning_rate_ratio must lie in [0, 1] and gradient_clip be >= 0")
+        if self.losses.stream_acceleration > 0 and not 3 <= self.windows_per_run <= self.batch_size:
+            problems.append(
+                "losses.stream_acceleration follows runs of consecutive windows: it needs 3 <= windows_per_run "
+                f"<= batch_size (got {self.windows_per_run} and {self.batch_size}); set it to 0 or change them"
+            )
         negative = [name for name, value in self.losses.as_dict().items() if value < 0]
         if negative:
             problems.append(f"loss weights must be >= 0: {', '.join(negative)}")

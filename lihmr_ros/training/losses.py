@@ -105,6 +105,24 @@ def acceleration_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Te
     return mean_l1(predicted_accel, target_accel)
 
 
+def stream_acceleration_loss(predicted: torch.Tensor, target: torch.Tensor, run_length: int) -> torch.Tensor:
+    """:func:`acceleration_loss` over the target-frame outputs (B, 17, 3) of B windows drawn in runs of
+    ``run_length`` consecutive windows of one sequence (:meth:`WindowSampler.sample`).
+
+    A run's target frames are what the node publishes frame after frame in
+    causal mode, so this is the jitter a user sees; the window-internal term
+    on the lifter's joints does not constrain it, because every published
+    frame comes from a different window.  Second differences never cross
+    from one run into the next; a batch tail shorter than a run is left out.
+    """
+    runs = predicted.shape[0] // run_length if run_length >= 3 else 0
+    if runs == 0:
+        return predicted.new_zeros(())
+    shape = (runs, run_length, *predicted.shape[1:])
+    used = runs * run_length
+    return acceleration_loss(predicted[:used].reshape(shape), target[:used].reshape(shape))
+
+
 def unique_edges(faces: np.ndarray) -> np.ndarray:
     """(E, 2) int64 undirected edges of a triangle mesh, each once."""
     pairs = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).astype(np.int64)
@@ -130,8 +148,11 @@ class LossFunction:
             "acceleration": acceleration_loss(lifted_joints, targets.joints),
         }
 
-    def mesh_terms(self, output: NetworkOutput, targets: LossTargets, target_index: int) -> dict[str, torch.Tensor]:
-        """Terms on the target frame's mesh, joints and shape."""
+    def mesh_terms(
+        self, output: NetworkOutput, targets: LossTargets, target_index: int, run_length: int
+    ) -> dict[str, torch.Tensor]:
+        """Terms on the target frame's mesh, joints and shape; ``run_length`` consecutive windows of
+        the batch form one output stream for ``stream_acceleration``."""
         if targets.coarse_vertices is not None:
             coarse = mean_l1(output.coarse_vertices, targets.coarse_vertices)
         else:
@@ -144,6 +165,9 @@ class LossFunction:
             "normals": normal_loss(output.vertices, targets.vertices, self.faces),
             "edges": edge_loss(output.vertices, targets.vertices, self.edges),
             "shape": mean_l1(output.shape, targets.shape),
+            "stream_acceleration": stream_acceleration_loss(
+                output.joints, targets.joints[:, target_index], run_length
+            ),
         }
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:

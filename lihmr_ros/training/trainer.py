@@ -227,7 +227,9 @@ class Trainer:
         else:
             output = network.forward_features(features, keypoints, crop_info)
             terms = self.losses.lifter_terms(output.lifted_joints, targets)
-            terms.update(self.losses.mesh_terms(output, targets, network.config.target_index))
+            terms.update(
+                self.losses.mesh_terms(output, targets, network.config.target_index, config.windows_per_run)
+            )
         total = self.losses.total(terms)
         if not torch.isfinite(total):
             raise FloatingPointError(f"loss became {total.item()} at step {self.step}; lower the learning rate")

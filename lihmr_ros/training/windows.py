@@ -162,18 +162,24 @@ class WindowSampler:
         return int(sum(array.nbytes for array in self.frames.values()))
 
     def sample(self, rng: np.random.Generator, batch_size: int, windows_per_run: int = 1) -> WindowBatch:
-        """``batch_size`` windows in runs of ``windows_per_run`` consecutive ones.
+        """``batch_size`` windows in runs of ``windows_per_run`` consecutive ones (:meth:`sample_ids`)."""
+        return self.gather(self.sample_ids(rng, batch_size, windows_per_run))
+
+    def sample_ids(self, rng: np.random.Generator, batch_size: int, windows_per_run: int) -> np.ndarray:
+        """(batch_size,) rows of :attr:`windows`: runs of ``windows_per_run`` consecutive windows, run after run.
 
         Each run starts at a window drawn uniformly with replacement and is
         shifted back where it would cross the end of its sequence; a sequence
-        with fewer windows than a run repeats its last one.
+        with fewer windows than a run repeats its last one.  Within a run the
+        target frames therefore advance through one sequence in time order,
+        which ``stream_acceleration`` relies on.
         """
         runs = -(-batch_size // windows_per_run)
         starts = rng.integers(0, self.num_windows, size=runs)
         first, end = self._run_first[starts], self._run_end[starts]
         starts = np.maximum(first, np.minimum(starts, end - windows_per_run))
         ids = np.minimum(starts[:, None] + np.arange(windows_per_run)[None, :], end[:, None] - 1)
-        return self.gather(ids.reshape(-1)[:batch_size])
+        return ids.reshape(-1)[:batch_size]
 
     def gather(self, window_ids: np.ndarray) -> WindowBatch:
         """The windows with the given rows of :attr:`windows`."""
