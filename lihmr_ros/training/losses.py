@@ -115,7 +115,7 @@ def stream_acceleration_loss(predicted: torch.Tensor, target: torch.Tensor, run_
     frame comes from a different window.  Second differences never cross
     from one run into the next; a batch tail shorter than a run is left out.
     """
-    runs = predicted.shape[0] // run_length if run_length >= 3 else 0
+    runs = predicted.shape[0] // run_length
     if runs == 0:
         return predicted.new_zeros(())
     shape = (runs, run_length, *predicted.shape[1:])
