@@ -13,6 +13,7 @@ from lihmr_ros.synth.dataset_writer import base_seed, plan_shards
 from lihmr_ros.synth.shards import sequence_seed
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
+WIDE = SHIPPED.with_name("synth_wide.yaml")
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -38,6 +39,20 @@ def test_test_split_differs_in_seed_bodies_motion_and_camera() -> None:
     assert sequence_seed(base_seed(0, train), 0) != sequence_seed(base_seed(0, test), 0)
     assert test.body != train.body and test.motion != train.motion and test.camera.distance_m != train.camera.distance_m
     assert test.keypoints == train.keypoints and test.output == train.output
+
+
+def test_wide_training_data_spans_the_held_out_ranges_and_leaves_the_held_out_split_alone() -> None:
+    wide, test = load_config(WIDE, "train"), load_config(None, "test")
+    assert load_config(WIDE, "test") == test
+    assert wide.body.age_range_years == test.body.age_range_years
+    assert wide.camera.distance_m == test.camera.distance_m and wide.camera.height_m == test.camera.height_m
+    assert wide.motion.activity[0] <= test.motion.activity[0] and wide.motion.activity[1] == test.motion.activity[1]
+    assert wide.motion.walk_speed_mps == test.motion.walk_speed_mps
+    assert wide.motion.turn_rate_deg_s == test.motion.turn_rate_deg_s
+    # Everything else is the default training data's; the held-out bodies stay heavier.
+    default = load_config(None, "train")
+    assert wide.scene == default.scene and wide.keypoints == default.keypoints and wide.output == default.output
+    assert wide.body.weight_shift == default.body.weight_shift < test.body.weight_shift
 
 
 def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:

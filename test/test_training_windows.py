@@ -61,7 +61,7 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
     assert TrainConfig.from_dict({"windows_per_run": 1, "losses": {"stream_acceleration": 0.0}}).windows_per_run == 1
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml", "train_phase4.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml", "train_phase4.yaml", "train_phase5.yaml"])
 def test_shipped_train_configs_load(name: str) -> None:
     config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / name)
     assert config.network_config().window == 16 and config.batch_size >= 1
