@@ -46,7 +46,8 @@ def test_wide_training_data_spans_the_held_out_ranges_and_leaves_the_held_out_sp
     assert load_config(WIDE, "test") == test
     assert wide.body.age_range_years == test.body.age_range_years
     assert wide.camera.distance_m == test.camera.distance_m and wide.camera.height_m == test.camera.height_m
-    assert wide.motion.activity[0] <= test.motion.activity[0] and wide.motion.activity[1] == test.motion.activity[1]
+    assert wide.motion.activity[0] <= test.motion.activity[0]
+    assert wide.motion.activity[1] == test.motion.activity[1]
     assert wide.motion.walk_speed_mps == test.motion.walk_speed_mps
     assert wide.motion.turn_rate_deg_s == test.motion.turn_rate_deg_s
     # Everything else is the default training data's; the held-out bodies stay heavier.

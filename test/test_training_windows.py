@@ -61,9 +61,12 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
     assert TrainConfig.from_dict({"windows_per_run": 1, "losses": {"stream_acceleration": 0.0}}).windows_per_run == 1
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_continue.yaml", "train_phase3.yaml", "train_phase4.yaml", "train_phase5.yaml"])
-def test_shipped_train_configs_load(name: str) -> None:
-    config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "config" / name)
+SHIPPED_TRAIN_CONFIGS = sorted((Path(__file__).resolve().parent.parent / "config").glob("train*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_TRAIN_CONFIGS, ids=lambda path: path.name)
+def test_shipped_train_configs_load(path: Path) -> None:
+    config = TrainConfig.from_yaml(path)
     assert config.network_config().window == 16 and config.batch_size >= 1
 
 
