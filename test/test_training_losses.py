@@ -17,6 +17,7 @@ from lihmr_ros.training.losses import (
     edge_loss,
     normal_loss,
     reprojection_l1,
+    spread_subset,
     unique_edges,
 )
 
@@ -98,6 +99,33 @@ def test_every_term_is_positive_off_the_ground_truth_and_has_gradients(template)
     total.backward()
     for name, value in zip(NetworkOutput._fields, perturbed):
         assert value.grad is not None and torch.isfinite(value.grad).all() and value.grad.abs().sum() > 0, name
+
+
+def test_surface_terms_on_a_strided_subset_of_windows(template) -> None:
+    targets = camera_targets(template)
+    generator = torch.Generator().manual_seed(3)
+    exact = output_at(targets)
+    perturbed = NetworkOutput(*(value + 0.02 * torch.randn(value.shape, generator=generator) for value in exact))
+    upsample = upsample_with(template)
+    every = LossFunction(LossWeights(), template.full_faces, upsample, torch.device("cpu"))
+    subset = LossFunction(LossWeights(), template.full_faces, upsample, torch.device("cpu"), surface_windows=2)
+    all_windows = every.mesh_terms(perturbed, targets, target_index=WINDOW - 1, run_length=RUN)
+    strided = subset.mesh_terms(perturbed, targets, target_index=WINDOW - 1, run_length=RUN)
+    rows = [0, 3]  # BATCH = 6 windows, 2 wanted: every third, one from each run of 3
+    faces = torch.as_tensor(template.full_faces.astype(np.int64))
+    expected = normal_loss(perturbed.vertices[rows], targets.vertices[rows], faces)
+    assert float(strided["normals"]) == pytest.approx(float(expected), rel=1e-6)
+    assert float(strided["normals"]) != pytest.approx(float(all_windows["normals"]), rel=1e-6)
+    for name in set(all_windows) - {"normals", "edges"}:  # every other term still sees the whole batch
+        assert float(strided[name]) == pytest.approx(float(all_windows[name]), rel=1e-6), name
+
+
+def test_spread_subset_keeps_every_row_unless_fewer_are_wanted() -> None:
+    rows = np.arange(64)
+    assert rows[spread_subset(64, 0)].tolist() == rows.tolist()
+    assert rows[spread_subset(64, 64)].tolist() == rows.tolist()
+    assert rows[spread_subset(64, 16)].tolist() == list(range(0, 64, 4))
+    assert len(rows[spread_subset(64, 20)]) == 22  # stride 3: at least as many rows as wanted
 
 
 def test_reprojection_measures_crop_normalised_units(template) -> None:

@@ -54,6 +54,8 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
         TrainConfig.from_dict({"data": {"full_mesh_targets": "smpl"}})
     with pytest.raises(ValueError, match="loss weights"):
         TrainConfig.from_dict({"losses": {"edges": -1.0}})
+    with pytest.raises(ValueError, match="surface_windows must be >= 0"):
+        TrainConfig.from_dict({"surface_windows": -4})
     with pytest.raises(ValueError, match="stream_acceleration follows runs"):
         TrainConfig.from_dict({"windows_per_run": 1})
     with pytest.raises(ValueError, match="stream_acceleration follows runs"):

@@ -108,6 +108,10 @@ class TrainConfig:
     """Network modules taken from ``init_weights``, named as in the state dict (``encoder``, ``lifting``,
     ``lifting.lifter``, ``refiner``); empty: all.  Lets a network with another refiner (or another
     frequency stage) start from a trained encoder and lifter."""
+    surface_windows: int = 0
+    """Normal and edge-length terms on at least this many (strided) windows of each batch; 0: all.  Those
+    two full-mesh terms are close to half of a CPU step on pre-encoded data
+    (see ``lihmr_ros.training.losses.LossFunction``)."""
     lifter_only_steps: int = 0
     """Stage-wise option: the first N steps train encoder + lifter only (lifter losses, refiner not run)."""
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -126,6 +130,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "windows_per_run", "log_every", "validate_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.surface_windows < 0:
+            problems.append(f"surface_windows must be >= 0 (0: every window), got {self.surface_windows}")
         if self.lifter_only_steps < 0:
             problems.append(f"lifter_only_steps must be >= 0, got {self.lifter_only_steps}")
         if self.init_modules and not self.init_weights:

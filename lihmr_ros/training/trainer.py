@@ -153,7 +153,9 @@ class Trainer:
                 Path(config.data.validation), config.data.validation_sequences, template=self.template
             )
             report(f"validation data {config.data.validation}: {len(self.validator.sequences)} sequences")
-        self.losses = LossFunction(config.losses, self.template.full_faces, self.network.refiner.upsample, self.device)
+        self.losses = LossFunction(
+            config.losses, self.template.full_faces, self.network.refiner.upsample, self.device, config.surface_windows
+        )
         self.log = CsvLog(self.out / LOG_FILE)
         report(f"device {self.device}, {sum(p.numel() for p in self.network.parameters()):,} parameters, "
                f"starting at step {self.step} of {config.steps}")
