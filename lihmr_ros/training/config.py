@@ -130,10 +130,9 @@ class TrainConfig:
         for name in ("steps", "batch_size", "windows_per_run", "log_every", "validate_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.surface_windows < 0:
-            problems.append(f"surface_windows must be >= 0 (0: every window), got {self.surface_windows}")
-        if self.lifter_only_steps < 0:
-            problems.append(f"lifter_only_steps must be >= 0, got {self.lifter_only_steps}")
+        for name in ("surface_windows", "lifter_only_steps"):  # 0 switches the option off
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.init_modules and not self.init_weights:
             problems.append("init_modules needs init_weights")
         if self.data.full_mesh_targets not in FULL_MESH_TARGETS:

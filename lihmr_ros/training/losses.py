@@ -144,7 +144,7 @@ def spread_subset(count: int, wanted: int) -> slice:
 class LossFunction:
     """All loss terms for one mesh template; ``upsample`` maps coarse to full vertices (the network's own map).
 
-    ``surface_windows`` > 0 evaluates the normal and edge terms on about that
+    ``surface_windows`` > 0 evaluates the normal and edge terms on at least that
     many windows of each batch instead of all of them: on the full mesh
     (27,420 faces, 41,130 edges) these two regularisers are close to half of
     a CPU training step on pre-encoded data (measured with 2 threads: 1.25 s
