@@ -152,6 +152,26 @@ def test_eval_mode_is_deterministic(template: MeshTemplate) -> None:
         assert torch.equal(first, second)
 
 
+def test_training_and_inference_upsampling_agree_in_value_and_gradient(template: MeshTemplate) -> None:
+    """Training upsamples with a sparse product, inference with the exported gather: the same map."""
+    from lihmr_ros.body.upsampling import apply_upsampling
+
+    refiner = LIHMRNet(small_config(), template).refiner
+    coarse = torch.randn(3, template.num_coarse_vertices, 3, generator=torch.Generator().manual_seed(5))
+    upstream = torch.randn(3, template.num_full_vertices, 3, generator=torch.Generator().manual_seed(6))
+    results = {}
+    for training in (True, False):
+        refiner.train(training)
+        leaf = coarse.clone().requires_grad_(True)
+        full = refiner.upsample(leaf)
+        (full * upstream).sum().backward()
+        results[training] = (full.detach(), leaf.grad)
+    expected = apply_upsampling(coarse.numpy(), template.upsample_index, template.upsample_weight)
+    np.testing.assert_allclose(results[False][0].numpy(), expected, atol=1e-5)
+    torch.testing.assert_close(results[True][0], results[False][0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[True][1], results[False][1], atol=1e-4, rtol=1e-5)
+
+
 def test_window_indices_causal_and_centre() -> None:
     causal = window_indices(5, 3, target_index=2)
     np.testing.assert_array_equal(causal[0], [0, 0, 0])
