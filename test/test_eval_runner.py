@@ -52,12 +52,16 @@ def weights(tmp_path_factory) -> Path:
     return save_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.safetensors", network)
 
 
-def test_json_output_holds_exactly_the_contract_keys(eval_dir: Path, weights: Path, capsys) -> None:
+def test_json_output_holds_the_contract_keys_then_the_breakdown(eval_dir: Path, weights: Path, capsys) -> None:
     status = main(["eval", "--data", str(eval_dir), "--weights", str(weights), "--backend", "torch", "--json"])
     output = capsys.readouterr().out.strip().splitlines()
     assert status == 0 and len(output) == 1
     metrics = json.loads(output[0])
     assert tuple(metrics) == JSON_KEYS
+    contract = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames")
+    assert JSON_KEYS[: len(contract)] == contract
+    assert 0.0 <= metrics["orientation_deg"] <= metrics["orientation_deg_p90"] <= 180.0
+    assert math.isfinite(metrics["size_error"]) and metrics["size_error"] >= 0.0
     sequence = load_sequence(find_sequences(eval_dir)[0])
     assert metrics["frames"] == int(np.isfinite(sequence.joints3d).all(axis=(1, 2)).sum()) > 0
     assert 0.0 < metrics["detected_fraction"] <= 1.0

@@ -34,6 +34,26 @@ def test_procrustes_removes_rotation_scale_and_translation() -> None:
     assert result["mpjpe"] > 100.0  # rotated and scaled: the non-aligned error sees it
 
 
+def test_orientation_and_size_errors_of_a_known_rotation_and_scale() -> None:
+    target = random_joints(10, seed=4)
+    angles = np.arange(1, 11) * 10.0  # frame f turned by 10 (f + 1) degrees about a tilted axis
+    axis = np.array([0.3, 1.0, -0.2]) / np.linalg.norm([0.3, 1.0, -0.2])
+    rotations = Rotation.from_rotvec(np.radians(angles)[:, None] * axis).as_matrix()
+    predicted = 1.25 * np.einsum("fij,fnj->fni", rotations, target)  # and a quarter too big
+    result = summary_of(predicted, target)
+    assert result["orientation_deg"] == pytest.approx(np.median(angles), abs=1e-6)
+    assert result["orientation_deg_p90"] == pytest.approx(np.percentile(angles, 90), abs=1e-6)
+    assert result["size_error"] == pytest.approx(0.25, abs=1e-9)
+    assert result["pa_mpjpe"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_perfect_prediction_has_no_orientation_or_size_error() -> None:
+    target = random_joints(3, seed=6)
+    result = summary_of(target + np.array([0.1, 0.0, 0.4]), target)
+    assert result["orientation_deg"] == pytest.approx(0.0, abs=1e-4)
+    assert result["size_error"] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_procrustes_does_not_use_a_reflection() -> None:
     target = random_joints(1, seed=3)
     mirrored = target * np.array([-1.0, 1.0, 1.0])

@@ -15,8 +15,11 @@ import math
 import sys
 from pathlib import Path
 
-JSON_KEYS: tuple[str, ...] = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames")
-"""The keys of ``--json`` output (the evaluation contract)."""
+JSON_KEYS: tuple[str, ...] = (
+    "mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames",
+    "orientation_deg", "orientation_deg_p90", "size_error",
+)
+"""The keys of ``--json`` output: the evaluation contract's seven, then the global error breakdown."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run the same streaming pipeline as the node (BlazePose keypoints, tracking, causal windows) over "
             "every sequence of DIR and report MPJPE, PA-MPJPE, MPVE, PA-MPVE (mm), acceleration error "
-            "(mm/frame^2) and the fraction of frames with a detection."
+            "(mm/frame^2), global orientation and size errors, and the fraction of frames with a detection."
         ),
     )
     parser.add_argument("--data", type=Path, required=True, help="evaluation data directory")
@@ -66,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         f"detected {metrics['detected_fraction']:.3f}\n"
         f"MPJPE {metrics['mpjpe']:.1f} mm  PA-MPJPE {metrics['pa_mpjpe']:.1f} mm  "
         f"MPVE {metrics['mpve']:.1f} mm  PA-MPVE {metrics['pa_mpve']:.1f} mm  "
-        f"accel {metrics['accel']:.2f} mm/frame^2  ({report.milliseconds_per_frame:.1f} ms/frame)"
+        f"accel {metrics['accel']:.2f} mm/frame^2  ({report.milliseconds_per_frame:.1f} ms/frame)\n"
+        f"orientation error {metrics['orientation_deg']:.1f} deg median, {metrics['orientation_deg_p90']:.1f} deg "
+        f"90th percentile  size error {100 * metrics['size_error']:.1f} %"
     )
     return 0
 

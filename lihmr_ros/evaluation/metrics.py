@@ -14,6 +14,11 @@ literature, with the root being this package's mid-hip (mean of COCO joints
   true second differences of the root-aligned joints (mm/frame^2), only over
   triples of consecutive frames that all have a prediction and ground truth,
   because a gap would fake a jump.
+* **Orientation and size errors**, the two global parts that MPJPE/MPVE hold
+  and PA-MPJPE removes (a robot acting on the body cares which way it faces and
+  how big it is): the angle of the joints' Procrustes rotation (degrees; median
+  and 90th percentile over frames) and the mean absolute relative error of the
+  body's size, |predicted / true - 1|, with size measured by the Procrustes scale.
 
 Frames whose ground truth holds NaN (person not visible) are skipped.
 """
@@ -34,8 +39,32 @@ def root_aligned(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
     return points - root[..., None, :]
 
 
-def procrustes_aligned(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``predicted`` (F, N, 3) mapped by the per-frame similarity transform that best fits ``target``.
+@dataclass(frozen=True)
+class SimilarityFit:
+    """Per-frame similarity transforms mapping predicted points onto target points: scale * R @ (p - mu_p) + mu_t."""
+
+    scale: np.ndarray
+    """(F,) scale factors (true size / predicted size)."""
+    rotation: np.ndarray
+    """(F, 3, 3) proper rotations (no reflection)."""
+    predicted_mean: np.ndarray
+    """(F, 1, 3) centroid of the predicted points."""
+    target_mean: np.ndarray
+    """(F, 1, 3) centroid of the target points."""
+
+    def apply(self, predicted: np.ndarray) -> np.ndarray:
+        """(F, N, 3) predicted points mapped onto the targets they were fitted to."""
+        centred = np.asarray(predicted, dtype=np.float64) - self.predicted_mean
+        return self.scale[:, None, None] * np.einsum("fij,fnj->fni", self.rotation, centred) + self.target_mean
+
+    def rotation_degrees(self) -> np.ndarray:
+        """(F,) angle of each rotation: how far the predicted global orientation is off."""
+        cosine = (np.trace(self.rotation, axis1=1, axis2=2) - 1.0) / 2.0
+        return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def procrustes_fit(predicted: np.ndarray, target: np.ndarray) -> SimilarityFit:
+    """Per-frame similarity transform that best fits ``predicted`` (F, N, 3) to ``target``.
 
     Umeyama's closed form: centre both point sets, take the SVD of their
     cross-covariance, fix a reflection by flipping the smallest singular
@@ -56,7 +85,12 @@ def procrustes_aligned(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
     rotation = u @ (correction[:, :, None] * vt)
     variance = np.maximum((p**2).sum(axis=(1, 2)), 1e-12)
     scale = (singular * correction).sum(axis=1) / variance
-    return scale[:, None, None] * np.einsum("fij,fnj->fni", rotation, p) + target_mean
+    return SimilarityFit(scale, rotation, predicted_mean, target_mean)
+
+
+def procrustes_aligned(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``predicted`` (F, N, 3) mapped by the per-frame similarity transform that best fits ``target``."""
+    return procrustes_fit(predicted, target).apply(predicted)
 
 
 def point_errors_mm(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -101,6 +135,8 @@ class MetricAccumulator:
         self._vertex_errors: list[np.ndarray] = []
         self._pa_vertex_errors: list[np.ndarray] = []
         self._accel_errors: list[np.ndarray] = []
+        self._orientation_errors: list[np.ndarray] = []
+        self._size_errors: list[np.ndarray] = []
 
     def add_sequence(
         self,
@@ -139,8 +175,11 @@ class MetricAccumulator:
             return
         predicted = root_aligned(predicted_joints[usable], predicted_joints[usable])
         target = root_aligned(target_joints[usable], target_joints[usable])
+        fit = procrustes_fit(predicted, target)
         self._joint_errors.append(point_errors_mm(predicted, target).mean(axis=1))
-        self._pa_joint_errors.append(point_errors_mm(procrustes_aligned(predicted, target), target).mean(axis=1))
+        self._pa_joint_errors.append(point_errors_mm(fit.apply(predicted), target).mean(axis=1))
+        self._orientation_errors.append(fit.rotation_degrees())
+        self._size_errors.append(np.abs(1.0 / np.maximum(fit.scale, 1e-12) - 1.0))
         self._accel_errors.append(acceleration_errors_mm(predicted_joints, target_joints, usable))
         if predicted_vertices is not None and target_vertices is not None:
             self._add_vertices(predicted_vertices, target_vertices, predicted_joints, target_joints, usable)
@@ -164,14 +203,19 @@ class MetricAccumulator:
         self._pa_vertex_errors.append(point_errors_mm(procrustes_aligned(predicted, target), target).mean(axis=1))
 
     def summary(self) -> dict[str, float | int]:
-        """``mpjpe``, ``pa_mpjpe``, ``mpve``, ``pa_mpve``, ``accel`` (NaN when undefined),
-        ``detected_fraction`` and ``frames`` (frames with a visible person)."""
+        """``mpjpe``, ``pa_mpjpe``, ``mpve``, ``pa_mpve``, ``accel``, ``orientation_deg``,
+        ``orientation_deg_p90``, ``size_error`` (NaN when undefined), ``detected_fraction`` and
+        ``frames`` (frames with a visible person)."""
+        orientation = np.concatenate(self._orientation_errors) if self._orientation_errors else np.zeros(0)
         return {
             "mpjpe": _mean(self._joint_errors),
             "pa_mpjpe": _mean(self._pa_joint_errors),
             "mpve": _mean(self._vertex_errors),
             "pa_mpve": _mean(self._pa_vertex_errors),
             "accel": _mean(self._accel_errors),
+            "orientation_deg": float(np.median(orientation)) if orientation.size else float("nan"),
+            "orientation_deg_p90": float(np.percentile(orientation, 90)) if orientation.size else float("nan"),
+            "size_error": _mean(self._size_errors),
             "detected_fraction": self.detected_frames / self.visible_frames if self.visible_frames else float("nan"),
             "frames": self.visible_frames,
         }
