@@ -48,10 +48,11 @@ class MeshRefiner(nn.Module):
         rest_offsets = template.coarse_vertices - template.rest_joints[nearest]
         self._register_constant("nearest_joint", nearest, torch.int64)
         self._register_constant("rest_offsets", rest_offsets, torch.float32)
-        # Inference and exported graphs upsample as one gather of K * Vf coarse rows (neighbour-major),
-        # an element-wise weight of the same shape and a sum over K: ONNX and TensorRT
-        # have no sparse product, and in onnxruntime this took 0.7 ms against 1.7 ms for
-        # K separate gathers or for gathering along the last axis (Vf=13718, K=8, one core).
+        # Inference and exported graphs upsample as one gather of K * Vf coarse rows
+        # (neighbour-major), an element-wise weight of the same shape and a sum over K:
+        # ONNX and TensorRT have no sparse product, and in onnxruntime this took 0.7 ms
+        # against 1.7 ms for K separate gathers or for gathering along the last axis
+        # (Vf=13718, K=8, one core).
         neighbours = template.upsample_index.shape[1]
         weight = np.repeat(template.upsample_weight.T.reshape(-1, 1), 3, axis=1)
         self._register_constant("upsample_index", template.upsample_index.T.reshape(-1), torch.int64)
