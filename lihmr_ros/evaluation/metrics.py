@@ -206,21 +206,29 @@ class MetricAccumulator:
         """``mpjpe``, ``pa_mpjpe``, ``mpve``, ``pa_mpve``, ``accel``, ``orientation_deg``,
         ``orientation_deg_p90``, ``size_error`` (NaN when undefined), ``detected_fraction`` and
         ``frames`` (frames with a visible person)."""
-        orientation = np.concatenate(self._orientation_errors) if self._orientation_errors else np.zeros(0)
         return {
             "mpjpe": _mean(self._joint_errors),
             "pa_mpjpe": _mean(self._pa_joint_errors),
             "mpve": _mean(self._vertex_errors),
             "pa_mpve": _mean(self._pa_vertex_errors),
             "accel": _mean(self._accel_errors),
-            "orientation_deg": float(np.median(orientation)) if orientation.size else float("nan"),
-            "orientation_deg_p90": float(np.percentile(orientation, 90)) if orientation.size else float("nan"),
+            "orientation_deg": _percentile(self._orientation_errors, 50),
+            "orientation_deg_p90": _percentile(self._orientation_errors, 90),
             "size_error": _mean(self._size_errors),
             "detected_fraction": self.detected_frames / self.visible_frames if self.visible_frames else float("nan"),
             "frames": self.visible_frames,
         }
 
 
+def _pooled(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
 def _mean(parts: list[np.ndarray]) -> float:
-    values = np.concatenate(parts) if parts else np.zeros(0)
+    values = _pooled(parts)
     return float(values.mean()) if values.size else float("nan")
+
+
+def _percentile(parts: list[np.ndarray], percent: float) -> float:
+    values = _pooled(parts)
+    return float(np.percentile(values, percent)) if values.size else float("nan")
