@@ -1,5 +1,5 @@
 # Entry points of the project; each target is one script under scripts/.
-.PHONY: setup test demo eval-heldout
+.PHONY: setup test demo eval-heldout eval-selection
 
 # Create/update .venv, build the ROS 2 messages, prebuild Anny's cache (idempotent).
 setup:
@@ -18,3 +18,7 @@ demo:
 # (the numbers in docs/model_card.md). Arguments for `lihmr eval`: make eval-heldout EVAL_ARGS="--weights W"
 eval-heldout:
 	scripts/eval_heldout.sh $(EVAL_ARGS)
+
+# The same on the 48-sequence selection split (seed 3003) on which shipping decisions are made.
+eval-selection:
+	LIHMR_EVAL_SPLIT=selection scripts/eval_heldout.sh $(EVAL_ARGS)
