@@ -31,6 +31,7 @@ def template():
 
 
 def upsample_with(template):
+    """The template's coarse-to-full map written out independently, so these loss tests do not lean on the refiner."""
     index = torch.as_tensor(template.upsample_index)
     weight = torch.as_tensor(template.upsample_weight)
     return lambda coarse: (coarse[:, index] * weight[..., None]).sum(dim=2)
