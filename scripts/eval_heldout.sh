@@ -6,7 +6,7 @@
 # `lihmr eval` (e.g. --weights CHECKPOINT).
 #
 # LIHMR_EVAL_SPLIT=selection (make eval-selection) does the same on the
-# 48-sequence selection split (seed 3003, same generator settings, about four
+# 48-sequence selection split (seed 3003, same generator settings, about three
 # minutes): the 12 held-out sequences, of which 9 ever show a detectable
 # person, are too few to rank two close checkpoints, so which checkpoint ships
 # is decided on this larger sample while the held-out split stays the
