@@ -14,6 +14,7 @@ from lihmr_ros.synth.shards import sequence_seed
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
 WIDE = SHIPPED.with_name("synth_wide.yaml")
+YOUNG = SHIPPED.with_name("synth_young.yaml")
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -54,6 +55,15 @@ def test_wide_training_data_spans_the_held_out_ranges_and_leaves_the_held_out_sp
     default = load_config(None, "train")
     assert wide.scene == default.scene and wide.keypoints == default.keypoints and wide.output == default.output
     assert wide.body.weight_shift == default.body.weight_shift < test.body.weight_shift
+
+
+def test_young_training_data_is_the_wide_data_with_children_and_teenagers_only() -> None:
+    young, wide = load_config(YOUNG, "train"), load_config(WIDE, "train")
+    assert load_config(YOUNG, "test") == load_config(None, "test")
+    low, high = young.body.age_range_years
+    assert low == wide.body.age_range_years[0] and high < 18.0
+    assert young.motion == wide.motion and young.camera == wide.camera and young.scene == wide.scene
+    assert young.body.weight_shift == wide.body.weight_shift
 
 
 def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
