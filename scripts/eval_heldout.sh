@@ -17,12 +17,13 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-60
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${LIHMR_VENV:-$REPO_ROOT/.venv}
-case "${LIHMR_EVAL_SPLIT:-heldout}" in
+SPLIT=${LIHMR_EVAL_SPLIT:-heldout}
+case "$SPLIT" in
     heldout) SEQUENCES=12 SEED=2002 ;;
     selection) SEQUENCES=48 SEED=3003 ;;
-    *) echo "LIHMR_EVAL_SPLIT must be heldout or selection, got '${LIHMR_EVAL_SPLIT}'" >&2; exit 2 ;;
+    *) echo "LIHMR_EVAL_SPLIT must be heldout or selection, got '$SPLIT'" >&2; exit 2 ;;
 esac
-DATA=${LIHMR_EVAL_DATA:-$REPO_ROOT/out/${LIHMR_EVAL_SPLIT:-heldout}_eval}
+DATA=${LIHMR_EVAL_DATA:-$REPO_ROOT/out/${SPLIT}_eval}
 
 "$REPO_ROOT/scripts/setup.sh"
 cd "$REPO_ROOT"
