@@ -10,16 +10,14 @@ generalisation rather than memorised distributions.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from lihmr_ros.model.config import dataclass_from_mapping
 from lihmr_ros.model.inputs import CropSpec
+from lihmr_ros.yaml_files import deep_merge, read_settings
 
 SPLITS = ("train", "test")
 
@@ -305,16 +303,6 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def config_from_dict(raw: Mapping[str, Any], split: str = "train") -> SynthConfig:
     """Build the config of ``split`` from the YAML structure (base settings + ``splits.<split>`` overrides)."""
     if split not in SPLITS:
@@ -324,8 +312,8 @@ def config_from_dict(raw: Mapping[str, Any], split: str = "train") -> SynthConfi
     unknown_splits = sorted(set(splits) - set(SPLITS))
     if unknown_splits:
         raise ValueError(f"unknown split(s) in synth config: {', '.join(unknown_splits)}")
-    overrides = _merge(dict(DEFAULT_SPLIT_OVERRIDES[split]), splits.get(split, {}) or {})
-    values = _merge(raw, overrides)
+    overrides = deep_merge(dict(DEFAULT_SPLIT_OVERRIDES[split]), splits.get(split, {}) or {})
+    values = deep_merge(raw, overrides)
     values["split"] = split
     return dataclass_from_mapping(SynthConfig, values, "synth config").validate()
 
@@ -334,11 +322,4 @@ def load_config(path: Path | None, split: str = "train") -> SynthConfig:
     """Read a synth YAML file; ``None`` gives the built-in defaults (``config/synth.yaml`` spells them out)."""
     if path is None:
         return config_from_dict({}, split)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"synth config {path} does not exist")
-    with path.open("r", encoding="utf-8") as stream:
-        raw = yaml.safe_load(stream) or {}
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"synth config {path} must hold a mapping at the top level")
-    return config_from_dict(raw, split)
+    return config_from_dict(read_settings(path, "synth config"), split)

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from lihmr_ros.model.config import NetworkConfig, dataclass_from_mapping
+from lihmr_ros.yaml_files import read_settings
 
 FULL_MESH_TARGETS = ("anny", "upsampled")
 BEST_METRICS = ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve")
@@ -173,13 +172,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> "TrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"training config {path} does not exist")
-        with path.open() as stream:
-            data = yaml.safe_load(stream) or {}
-        if not isinstance(data, Mapping):
-            raise ValueError(f"training config {path} must be a YAML mapping")
+        data = read_settings(path, "training config")
         try:
             return cls.from_dict(data)
         except (TypeError, ValueError) as error:
