@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "encode",
     "train",
     "eval",
+    "compare",
     "eval_real",
     "demo",
     "bag",

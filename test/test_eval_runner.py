@@ -13,6 +13,7 @@ import torch
 from lihmr_ros.body import load_template
 from lihmr_ros.cli import main
 from lihmr_ros.commands.eval import JSON_KEYS
+from lihmr_ros.evaluation.paired import read_report
 from lihmr_ros.evaluation.runner import box_iou, match_person, projected_box
 from lihmr_ros.evaluation.sequences import find_sequences, load_sequence
 from lihmr_ros.model.checkpoint import save_checkpoint
@@ -68,6 +69,21 @@ def test_json_output_holds_the_contract_keys_then_the_breakdown(eval_dir: Path, 
     for key in ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve"):
         assert math.isfinite(metrics[key]) and metrics[key] > 0.0
     assert metrics["pa_mpjpe"] <= metrics["mpjpe"]
+
+
+def test_report_file_holds_the_printed_metrics_and_each_sequence(
+    eval_dir: Path, weights: Path, tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "reports" / "tiny.json"
+    arguments = ["eval", "--data", str(eval_dir), "--weights", str(weights), "--backend", "torch", "--json"]
+    assert main([*arguments, "--report", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    report = read_report(path)
+    assert report.data == str(eval_dir.resolve())
+    assert set(report.per_sequence) == {sequence.name for sequence in find_sequences(eval_dir)}
+    for key in ("mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "frames"):
+        assert report.overall[key] == pytest.approx(printed[key])
+        assert report.per_sequence[find_sequences(eval_dir)[0].name][key] == pytest.approx(printed[key])
 
 
 def test_missing_camera_file_is_reported_with_the_layout(tmp_path: Path, capsys) -> None:

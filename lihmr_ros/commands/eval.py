@@ -4,6 +4,7 @@ Examples::
 
     lihmr eval --data data/synth_eval --weights runs/lihmr/best.safetensors
     lihmr eval --data data/synth_eval --json       # one JSON object on stdout
+    lihmr eval --data data/synth_eval --report out/candidate.json   # per-sequence results for `lihmr compare`
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import logging
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lihmr_ros.evaluation.runner import EvalReport
 
 JSON_KEYS: tuple[str, ...] = (
     "mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames",
@@ -37,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch (as the node)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the metrics only")
+    parser.add_argument(
+        "--report", type=Path, default=None,
+        help="also write overall and per-sequence metrics to this JSON file (input of `lihmr compare`)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -61,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         factory.close()
     metrics = report.metrics
+    if args.report is not None:
+        _write_report(args.report, report, weights, args.data)
     if args.json:
         print(json.dumps({key: _json_number(metrics[key]) for key in JSON_KEYS}))
         return 0
@@ -74,6 +85,21 @@ def run(args: argparse.Namespace) -> int:
         f"90th percentile  size error {100 * metrics['size_error']:.1f} %"
     )
     return 0
+
+
+def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path) -> None:
+    """Save what `lihmr compare` pairs: the pooled metrics and every sequence's own."""
+    document = {
+        "weights": str(weights),
+        "data": str(Path(data).resolve()),
+        "overall": {key: _json_number(value) for key, value in report.metrics.items()},
+        "per_sequence": {
+            name: {key: _json_number(value) for key, value in metrics.items()}
+            for name, metrics in report.per_sequence.items()
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 def _json_number(value: float | int) -> float | int | None:
