@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node",
     "encode",
     "train",
+    "average",
     "eval",
     "compare",
     "eval_real",

@@ -11,8 +11,10 @@ import torch
 from safetensors.torch import save_file
 
 from lihmr_ros.body.template import MeshTemplate
+from lihmr_ros.cli import main
 from lihmr_ros.model.checkpoint import (
     CheckpointMismatchError,
+    average_checkpoints,
     load_checkpoint,
     load_weights_into,
     read_metadata,
@@ -141,3 +143,43 @@ def test_weights_copy_refuses_another_template(template: MeshTemplate, saved: tu
     network.template_fingerprint = "0" * 16
     with pytest.raises(CheckpointMismatchError, match="mesh template"):
         load_weights_into(network, path)
+
+
+def test_average_of_two_checkpoints_is_the_mean_of_their_weights(
+    template: MeshTemplate, saved: tuple[LIHMRNet, Path], tmp_path: Path
+) -> None:
+    first, first_path = saved
+    torch.manual_seed(5)
+    second = LIHMRNet(CONFIG, template).eval()
+    second_path = save_checkpoint(tmp_path / "second.safetensors", second)
+    out = tmp_path / "soup" / "mean.safetensors"
+    assert main(["average", str(first_path), str(second_path), "--out", str(out)]) == 0
+    averaged = load_checkpoint(out, template)
+    for name, value in first.state_dict().items():
+        if value.is_floating_point():
+            expected = (value.double() + second.state_dict()[name].double()) / 2
+            assert torch.allclose(averaged.state_dict()[name].double(), expected, atol=1e-7), name
+        else:
+            assert torch.equal(averaged.state_dict()[name], value), name
+    sources = read_metadata(out)["training"]["averaged"]
+    assert [source["path"] for source in sources] == [str(first_path), str(second_path)]
+    assert all(len(source["sha256"]) == 64 for source in sources)
+    # The average of a checkpoint with itself is the checkpoint.
+    same = average_checkpoints([first_path, first_path], tmp_path / "same.safetensors")
+    assert all(torch.equal(load_checkpoint(same, template).state_dict()[name], value)
+               for name, value in first.state_dict().items())
+
+
+def test_average_refuses_other_architectures_and_overwriting(
+    template: MeshTemplate, saved: tuple[LIHMRNet, Path], tmp_path: Path, capsys
+) -> None:
+    _, path = saved
+    deeper = save_checkpoint(
+        tmp_path / "deeper.safetensors", LIHMRNet(dataclasses.replace(CONFIG, lifter=LifterConfig(width=32, depth=2)), template)
+    )
+    with pytest.raises(CheckpointMismatchError, match="lifter.depth"):
+        average_checkpoints([path, deeper], tmp_path / "out.safetensors")
+    with pytest.raises(ValueError, match="at least two"):
+        average_checkpoints([path], tmp_path / "out.safetensors")
+    assert main(["average", str(path), str(deeper), "--out", str(deeper)]) == 2
+    assert "would overwrite" in capsys.readouterr().err

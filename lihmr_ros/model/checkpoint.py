@@ -21,6 +21,7 @@ from safetensors.torch import save_file
 from lihmr_ros.body.template import MeshTemplate
 from lihmr_ros.model.config import NetworkConfig
 from lihmr_ros.model.network import LIHMRNet
+from lihmr_ros.runtime.cache import sha256_file
 
 FORMAT = "lihmr-checkpoint-1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "weights" / "lihmr_default.safetensors"
@@ -32,16 +33,63 @@ class CheckpointMismatchError(ValueError):
 
 def save_checkpoint(path: Path, network: LIHMRNet, training: Mapping[str, Any] | None = None) -> Path:
     """Write ``network``'s weights and metadata (config, template fingerprint, ``training`` info)."""
+    return _write(path, network.state_dict(), network.config, network.template_fingerprint, training)
+
+
+def average_checkpoints(paths: Sequence[Path], out: Path) -> Path:
+    """Write the uniform weight average of two or more checkpoints of one network to ``out``.
+
+    Consecutive training phases start from each other's weights (with the
+    encoder frozen), so their checkpoints lie in one basin and the mean of
+    their weights can beat each of them ("model soup"). Only checkpoints of the
+    same config and template can be averaged; anything else is refused with
+    the difference named. Integer buffers (batch-norm ``num_batches_tracked``
+    counters) are not weights: the first checkpoint's are kept.
+    """
+    paths = [_existing(path) for path in paths]
+    if len(paths) < 2:
+        raise ValueError("averaging needs at least two checkpoints")
+    if any(Path(out).resolve() == path.resolve() for path in paths):
+        raise ValueError(f"the output {out} would overwrite one of the averaged checkpoints")
+    reference = read_metadata(paths[0])
+    first = _read_tensors(paths[0])
+    sums = {name: tensor.double() for name, tensor in first.items() if tensor.is_floating_point()}
+    for path in paths[1:]:
+        metadata = read_metadata(path)
+        differences = _config_differences(reference["network_config"].to_dict(), metadata["network_config"].to_dict())
+        if differences:
+            raise CheckpointMismatchError(
+                f"{path} has another network config than {paths[0]} ({'; '.join(differences[:3])}): "
+                "only checkpoints of one architecture can be averaged"
+            )
+        _check_template(path, metadata["template_fingerprint"], reference["template_fingerprint"], str(paths[0]))
+        tensors = _read_tensors(path)
+        _check_fit(path, first, tensors, f"the weights of {paths[0]}")
+        for name in sums:
+            sums[name] += tensors[name].double()
+    averaged = {
+        name: (sums[name] / len(paths)).to(tensor.dtype) if name in sums else tensor for name, tensor in first.items()
+    }
+    sources = [{"path": str(path), "sha256": sha256_file(path)} for path in paths]
+    return _write(out, averaged, reference["network_config"], reference["template_fingerprint"], {"averaged": sources})
+
+
+def _write(
+    path: Path,
+    tensors: Mapping[str, torch.Tensor],
+    config: NetworkConfig,
+    template_fingerprint: str,
+    training: Mapping[str, Any] | None,
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()}
     metadata = {
         "format": FORMAT,
-        "network_config": json.dumps(network.config.to_dict()),
-        "template_fingerprint": network.template_fingerprint,
+        "network_config": json.dumps(config.to_dict()),
+        "template_fingerprint": template_fingerprint,
         "training": json.dumps(dict(training or {})),
     }
-    save_file(tensors, str(path), metadata=metadata)
+    save_file({name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}, str(path), metadata=metadata)
     return path
 
 
