@@ -109,6 +109,9 @@ def test_a_file_that_is_not_a_report_says_so(tmp_path: Path) -> None:
     path.write_text(json.dumps({"mpjpe": 80.0, "pa_mpjpe": 50.0}))
     with pytest.raises(ValueError, match="no per-sequence results"):
         read_report(path)
+    path.write_text(json.dumps({"overall": {}, "per_sequence": {"seq_00": 51.0}}))
+    with pytest.raises(ValueError, match="seq_00 are not metric mappings"):
+        read_report(path)
     with pytest.raises(FileNotFoundError, match="lihmr eval --report"):
         read_report(tmp_path / "missing.json")
 

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lihmr_ros.evaluation.paired import COMPARED_METRICS, paired_difference, read_report, ships
+    from lihmr_ros.evaluation.paired import COMPARED_METRICS, SHIPPING_METRICS, paired_difference, read_report, ships
 
     try:
         baseline, candidate = read_report(args.baseline), read_report(args.candidate)
@@ -70,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
             f"{f'{difference.low:+.2f}..{difference.high:+.2f}':>17} {difference.better}/{difference.sequences}"
         )
     verdict = "ships" if decision else "does not ship"
-    print(f"candidate {verdict}: it must beat the baseline on pa_mpjpe and mpve with the whole interval below zero")
+    print(f"candidate {verdict}: it must beat the baseline on {' and '.join(SHIPPING_METRICS)} with the whole "
+          "interval below zero")
     return 0

@@ -77,6 +77,9 @@ def read_report(path: Path) -> EvalReportFile:
         raise ValueError(f"report {path} has no per-sequence results (is it a `lihmr eval --report` file?)")
     if not isinstance(raw.get("overall"), Mapping):
         raise ValueError(f"report {path} has no overall results")
+    malformed = [name for name, metrics in raw["per_sequence"].items() if not isinstance(metrics, Mapping)]
+    if malformed:
+        raise ValueError(f"report {path}: the results of {', '.join(malformed[:3])} are not metric mappings")
     return EvalReportFile(
         path=path,
         overall={key: _number(value) for key, value in raw["overall"].items()},
