@@ -16,6 +16,7 @@ from lihmr_ros.training.losses import (
     stream_acceleration_loss,
     edge_loss,
     normal_loss,
+    relative_size_loss,
     reprojection_l1,
     spread_subset,
     unique_edges,
@@ -186,3 +187,14 @@ def test_stream_acceleration_follows_runs_of_windows_and_never_crosses_between_r
         pytest.approx(float(stream_acceleration_loss(jitter, truth, run_length)))
     )
     assert float(stream_acceleration_loss(jitter, truth, run_length=2)) == 0.0  # no second difference in a run
+
+
+def test_size_loss_is_the_relative_scale_error_and_ignores_placement_and_orientation(template) -> None:
+    vertices = torch.as_tensor(template.full_rest_vertices, dtype=torch.float32).expand(2, -1, -1).clone()
+    turn = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    moved = vertices @ turn.T + torch.tensor([0.3, -0.2, 4.0])
+    assert float(relative_size_loss(moved, vertices)) == pytest.approx(0.0, abs=1e-6)
+    scale = torch.tensor([1.1, 0.8])[:, None, None]  # 10 % too big, 20 % too small: mean 15 %
+    assert float(relative_size_loss(scale * vertices, vertices)) == pytest.approx(0.15, rel=1e-5)
+    # Relative, not absolute: a body half the size that is 10 % too big costs the same.
+    assert float(relative_size_loss(0.55 * vertices, 0.5 * vertices)) == pytest.approx(0.1, rel=1e-5)

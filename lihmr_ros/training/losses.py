@@ -95,6 +95,25 @@ def edge_loss(predicted: torch.Tensor, target: torch.Tensor, edges: torch.Tensor
     return (predicted_length - target_length).abs().mean()
 
 
+def body_size(vertices: torch.Tensor) -> torch.Tensor:
+    """(B,) root-mean-square distance of each mesh's (B, V, 3) vertices from their centroid: one number
+    for how big a body is, independent of where it stands and which way it faces."""
+    centred = vertices - vertices.mean(dim=1, keepdim=True)
+    return centred.square().sum(dim=-1).mean(dim=-1).sqrt()
+
+
+def relative_size_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |predicted size / true size - 1| of (B, V, 3) meshes (:func:`body_size`).
+
+    The vertex L1 spreads a global scale error over thousands of small
+    per-vertex residuals that articulation errors dominate, so training
+    barely moves it; this term weighs that one number on its own and in the
+    same relative form as the evaluation's size error, so a child's 10 %
+    counts as much as an adult's.
+    """
+    return (body_size(predicted) / body_size(target).clamp(min=1e-6) - 1.0).abs().mean()
+
+
 def acceleration_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 between second differences along the window axis (dim 1) of (B, T, 17, 3) joint sequences:
     the per-frame losses do not see jitter, this one does."""
@@ -189,6 +208,7 @@ class LossFunction:
             "normals": normal_loss(output.vertices[surface], targets.vertices[surface], self.faces),
             "edges": edge_loss(output.vertices[surface], targets.vertices[surface], self.edges),
             "shape": mean_l1(output.shape, targets.shape),
+            "size": relative_size_loss(output.vertices, targets.vertices),
             "stream_acceleration": stream_acceleration_loss(
                 output.joints, targets.joints[:, target_index], run_length
             ),
