@@ -69,7 +69,7 @@ class LossWeights:
     """L1 on the shape parameters (Anny phenotypes)."""
     size: float = 0.0
     """Relative error of the full mesh's size (RMS radius about its centroid), the global scale that
-    MPVE holds and PA-MPJPE removes.  Phases 1-10 predate it (0)."""
+    MPVE holds and PA-MPJPE removes.  Phases 1-10 predate it (0); phase 11 used 1 and did not ship."""
     stream_acceleration: float = 1.0
     """L1 between predicted and true second differences of the mesh joints across a run of consecutive
     windows (the per-frame output stream; needs ``windows_per_run`` >= 3).  The recipes of phases 1-3
