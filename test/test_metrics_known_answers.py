@@ -44,7 +44,17 @@ def test_orientation_and_size_errors_of_a_known_rotation_and_scale() -> None:
     assert result["orientation_deg"] == pytest.approx(np.median(angles), abs=1e-6)
     assert result["orientation_deg_p90"] == pytest.approx(np.percentile(angles, 90), abs=1e-6)
     assert result["size_error"] == pytest.approx(0.25, abs=1e-9)
+    assert result["size_ratio_median"] == pytest.approx(1.25, abs=1e-9)
     assert result["pa_mpjpe"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_size_ratio_keeps_the_sign_that_the_size_error_drops() -> None:
+    target = random_joints(3, seed=5)
+    too_small = summary_of(0.8 * target, target)
+    too_big = summary_of(1.2 * target, target)
+    assert too_small["size_error"] == pytest.approx(too_big["size_error"], abs=1e-9)
+    assert too_small["size_ratio_median"] == pytest.approx(0.8, abs=1e-9)
+    assert too_big["size_ratio_median"] == pytest.approx(1.2, abs=1e-9)
 
 
 def test_a_perfect_prediction_has_no_orientation_or_size_error() -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 JSON_KEYS: tuple[str, ...] = (
     "mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames",
-    "orientation_deg", "orientation_deg_p90", "size_error",
+    "orientation_deg", "orientation_deg_p90", "size_error", "size_ratio_median",
 )
 """The keys of ``--json`` output: the evaluation contract's seven, then the global error breakdown."""
 
@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         f"MPVE {metrics['mpve']:.1f} mm  PA-MPVE {metrics['pa_mpve']:.1f} mm  "
         f"accel {metrics['accel']:.2f} mm/frame^2  ({report.milliseconds_per_frame:.1f} ms/frame)\n"
         f"orientation error {metrics['orientation_deg']:.1f} deg median, {metrics['orientation_deg_p90']:.1f} deg "
-        f"90th percentile  size error {100 * metrics['size_error']:.1f} %"
+        f"90th percentile  size error {100 * metrics['size_error']:.1f} % "
+        f"(median predicted / true size {metrics['size_ratio_median']:.3f})"
     )
     return 0
 

@@ -18,7 +18,9 @@ literature, with the root being this package's mid-hip (mean of COCO joints
   and PA-MPJPE removes (a robot acting on the body cares which way it faces and
   how big it is): the angle of the joints' Procrustes rotation (degrees; median
   and 90th percentile over frames) and the mean absolute relative error of the
-  body's size, |predicted / true - 1|, with size measured by the Procrustes scale.
+  body's size, |predicted / true - 1|, with size measured by the Procrustes scale;
+  and the median predicted / true size, whose sign the mean error hides: above 1
+  bodies come out too big, below 1 too small.
 
 Frames whose ground truth holds NaN (person not visible) are skipped.
 """
@@ -136,7 +138,7 @@ class MetricAccumulator:
         self._pa_vertex_errors: list[np.ndarray] = []
         self._accel_errors: list[np.ndarray] = []
         self._orientation_errors: list[np.ndarray] = []
-        self._size_errors: list[np.ndarray] = []
+        self._size_ratios: list[np.ndarray] = []
 
     def add_sequence(
         self,
@@ -179,7 +181,7 @@ class MetricAccumulator:
         self._joint_errors.append(point_errors_mm(predicted, target).mean(axis=1))
         self._pa_joint_errors.append(point_errors_mm(fit.apply(predicted), target).mean(axis=1))
         self._orientation_errors.append(fit.rotation_degrees())
-        self._size_errors.append(np.abs(1.0 / np.maximum(fit.scale, 1e-12) - 1.0))
+        self._size_ratios.append(1.0 / np.maximum(fit.scale, 1e-12))
         self._accel_errors.append(acceleration_errors_mm(predicted_joints, target_joints, usable))
         if predicted_vertices is not None and target_vertices is not None:
             self._add_vertices(predicted_vertices, target_vertices, predicted_joints, target_joints, usable)
@@ -204,8 +206,9 @@ class MetricAccumulator:
 
     def summary(self) -> dict[str, float | int]:
         """``mpjpe``, ``pa_mpjpe``, ``mpve``, ``pa_mpve``, ``accel``, ``orientation_deg``,
-        ``orientation_deg_p90``, ``size_error`` (NaN when undefined), ``detected_fraction`` and
-        ``frames`` (frames with a visible person)."""
+        ``orientation_deg_p90``, ``size_error``, ``size_ratio_median`` (NaN when undefined),
+        ``detected_fraction`` and ``frames`` (frames with a visible person)."""
+        size_ratios = _pooled(self._size_ratios)
         return {
             "mpjpe": _mean(self._joint_errors),
             "pa_mpjpe": _mean(self._pa_joint_errors),
@@ -214,7 +217,8 @@ class MetricAccumulator:
             "accel": _mean(self._accel_errors),
             "orientation_deg": _percentile(self._orientation_errors, 50),
             "orientation_deg_p90": _percentile(self._orientation_errors, 90),
-            "size_error": _mean(self._size_errors),
+            "size_error": float(np.abs(size_ratios - 1.0).mean()) if size_ratios.size else float("nan"),
+            "size_ratio_median": float(np.median(size_ratios)) if size_ratios.size else float("nan"),
             "detected_fraction": self.detected_frames / self.visible_frames if self.visible_frames else float("nan"),
             "frames": self.visible_frames,
         }
