@@ -21,7 +21,11 @@ def main(argv: list[str]) -> int:
         return 2
     data_dir = Path(argv[0])
     for report in argv[1:]:
-        fit = size_regression(data_dir, Path(report))
+        try:
+            fit = size_regression(data_dir, Path(report))
+        except (FileNotFoundError, ValueError) as error:
+            print(f"size_regression: {error}", file=sys.stderr)
+            return 2
         print(
             f"{report}: {fit.sequences} sequences, slope {fit.slope:.3f}, "
             f"corr(ratio, true size) {fit.correlation:+.3f}, median predicted/true {fit.median_ratio:.3f}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -24,7 +25,10 @@ def write_split(tmp_path: Path, ratios: dict[str, float | None]) -> tuple[Path, 
     """An evaluation layout of scaled copies of one cloud and a report holding ``ratios`` per sequence."""
     data = tmp_path / "data"
     for scale, name in zip(SCALES, ratios):
-        (data / name).mkdir(parents=True)
+        (data / name / "frames").mkdir(parents=True)
+        for frame in range(3):
+            cv2.imwrite(str(data / name / "frames" / f"{frame:06d}.png"), np.zeros((4, 4, 3), np.uint8))
+        (data / name / "camera.json").write_text(json.dumps({"K": [[100, 0, 2], [0, 100, 2], [0, 0, 1]], "fps": 30}))
         np.savez(data / name / "gt.npz", vertices=scale * cloud(), joints3d=np.zeros((3, 17, 3)))
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"overall": {}, "per_sequence": {

@@ -12,13 +12,13 @@ measure to watch when trying to improve it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-GROUND_TRUTH_FILE = "gt.npz"
+from lihmr_ros.evaluation.paired import read_report
+from lihmr_ros.evaluation.sequences import load_sequence
 
 
 @dataclass(frozen=True)
@@ -48,22 +48,21 @@ def true_size(vertices: np.ndarray) -> float:
 def size_regression(data_dir: Path, report_path: Path) -> SizeRegression:
     """Pairs the per-sequence ``size_ratio_median`` of a ``lihmr eval --report`` file with the true size of
     each sequence's ground truth under ``data_dir`` (the evaluation layout) and fits the regression."""
-    report = json.loads(Path(report_path).read_text())
+    report = read_report(Path(report_path))
     true_sizes, ratios = [], []
-    for name, metrics in sorted(report["per_sequence"].items()):
-        ratio = metrics.get("size_ratio_median")
-        if ratio is None:
-            if "size_ratio_median" not in metrics:
-                raise ValueError(
-                    f"report {report_path} has no size_ratio_median for {name}: it predates that metric; "
-                    "run lihmr eval --report again"
-                )
+    for name, metrics in sorted(report.per_sequence.items()):
+        if "size_ratio_median" not in metrics:
+            raise ValueError(
+                f"report {report_path} has no size_ratio_median for {name}: it predates that metric; "
+                "run lihmr eval --report again"
+            )
+        ratio = metrics["size_ratio_median"]
+        if not np.isfinite(ratio):
             continue  # no detection in this sequence
-        with np.load(Path(data_dir) / name / GROUND_TRUTH_FILE) as ground_truth:
-            size = true_size(np.asarray(ground_truth["vertices"], dtype=np.float64))
-        if np.isfinite(size) and np.isfinite(ratio):
+        size = true_size(load_sequence(Path(data_dir) / name).vertices.astype(np.float64))
+        if np.isfinite(size):
             true_sizes.append(size)
-            ratios.append(float(ratio))
+            ratios.append(ratio)
     if len(ratios) < 3:
         raise ValueError(f"{len(ratios)} sequences with a prediction in {report_path}; a fit needs at least 3")
     true_array, ratio_array = np.array(true_sizes), np.array(ratios)
