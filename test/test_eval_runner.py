@@ -86,6 +86,39 @@ def test_report_file_holds_the_printed_metrics_and_each_sequence(
         assert report.per_sequence[find_sequences(eval_dir)[0].name][key] == pytest.approx(printed[key])
 
 
+def test_the_floor_of_camera_json_scales_people_unless_turned_off(
+    eval_dir: Path, weights: Path, tmp_path: Path, capsys
+) -> None:
+    sequence = load_sequence(find_sequences(eval_dir)[0])
+    assert sequence.ground is not None and 1.0 < sequence.ground.camera_height < 2.5
+    arguments = ["eval", "--data", str(eval_dir), "--weights", str(weights), "--backend", "torch", "--json"]
+    reports = {}
+    for name, extra in (("floor", []), ("network", ["--no-ground"])):
+        assert main([*arguments, *extra, "--report", str(tmp_path / f"{name}.json")]) == 0
+        capsys.readouterr()
+        reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert reports["floor"]["sequences_on_floor"] == 1 and reports["network"]["sequences_on_floor"] == 0
+    floor, network = reports["floor"]["overall"], reports["network"]["overall"]
+    # Scaling about the camera changes size and distance, never the aligned shape or the detections.
+    assert floor["pa_mpjpe"] == pytest.approx(network["pa_mpjpe"], rel=1e-4)
+    assert floor["detected_fraction"] == network["detected_fraction"]
+    assert floor["size_ratio_median"] != pytest.approx(network["size_ratio_median"], rel=1e-3)
+
+
+def test_a_malformed_floor_names_the_camera_file(eval_dir: Path, tmp_path: Path) -> None:
+    sequence_dir = find_sequences(eval_dir)[0]
+    copy = tmp_path / "seq"
+    (copy / "frames").mkdir(parents=True)
+    for frame in (sequence_dir / "frames").iterdir():
+        (copy / "frames" / frame.name).write_bytes(frame.read_bytes())
+    (copy / "gt.npz").write_bytes((sequence_dir / "gt.npz").read_bytes())
+    camera = json.loads((sequence_dir / "camera.json").read_text())
+    camera["ground"] = {"normal": [0.0, -2.0, 0.0], "camera_height": 1.0}
+    (copy / "camera.json").write_text(json.dumps(camera))
+    with pytest.raises(ValueError, match="camera.json: the floor normal must be a unit vector"):
+        load_sequence(copy)
+
+
 def test_missing_camera_file_is_reported_with_the_layout(tmp_path: Path, capsys) -> None:
     (tmp_path / "seq" / "frames").mkdir(parents=True)
     assert main(["eval", "--data", str(tmp_path), "--json"]) == 2

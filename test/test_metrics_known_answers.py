@@ -77,9 +77,11 @@ def test_mpjpe_of_a_known_offset() -> None:
     assert summary_of(predicted, target)["mpjpe"] == pytest.approx(1.0, abs=1e-6)
 
 
-def test_mpjpe_ignores_a_global_translation() -> None:
+def test_mpjpe_ignores_a_global_translation_which_the_root_error_measures() -> None:
     target = random_joints(3)
-    assert summary_of(target + np.array([0.5, -0.2, 1.0]), target)["mpjpe"] == pytest.approx(0.0, abs=1e-9)
+    result = summary_of(target + np.array([0.3, 0.0, -0.4]), target)
+    assert result["mpjpe"] == pytest.approx(0.0, abs=1e-9)
+    assert result["root_error"] == pytest.approx(500.0)  # a (0.3, 0, -0.4) m offset is 0.5 m away
 
 
 def test_mpve_aligns_vertices_by_the_joints_mid_hip() -> None:

@@ -73,6 +73,8 @@ def _with_weights(tmp_path: Path, **overrides) -> dict:
         ({"tracker.keypoint_weight": 1.5}, "'tracker.keypoint_weight': must be <= 1.0"),
         ({"window": "16"}, "'window': must be of type int"),
         ({"detection.full_frame_search": False, "detection.hog": False}, "'detection.*'.*no person is ever found"),
+        ({"ground.camera_height": 0.3}, "'ground.camera_height': 0.3 m is below ground.min_camera_height"),
+        ({"ground.min_scale": 0.05}, "'ground.min_scale': must be >= 0.1"),
     ],
 )
 def test_invalid_values_name_the_parameter(tmp_path: Path, overrides: dict, message: str) -> None:
@@ -95,6 +97,15 @@ def test_valid_values_reach_the_component_configs(tmp_path: Path) -> None:
     assert settings.tracker.min_hits == 5
     assert settings.diagnostics_period == 2.0 and isinstance(settings.diagnostics_period, float)
     assert settings.engine_cache_dir is None
+    assert settings.ground is None  # the floor is off unless the camera height is given
+
+
+def test_the_camera_mount_becomes_the_floor_plane(tmp_path: Path) -> None:
+    values = {"ground.camera_height": 1.2, "ground.camera_pitch_deg": 90.0, "ground.history": 5}
+    settings = settings_from_values(_with_weights(tmp_path, **values))
+    assert settings.ground is not None and settings.ground.camera_height == pytest.approx(1.2)
+    assert settings.ground.normal == pytest.approx([0.0, 0.0, -1.0])  # looking straight down
+    assert settings.ground_scale.history == 5
 
 
 def test_every_numeric_parameter_has_a_range_and_every_default_is_valid() -> None:

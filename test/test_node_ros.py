@@ -200,7 +200,8 @@ def nodes(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory):
                        "engine_cache_dir": str(tmp_path_factory.mktemp("engines"))})
     compressed = NodeProcess([_executable("lihmr_node")], "jpeg_cam", logs / "compressed.log",
                              {**common, "backend": "torch", "device": "cpu", "image_transport": "compressed",
-                              "publish_markers": False, "publish_overlay": False})
+                              "publish_markers": False, "publish_overlay": False,
+                              "ground.camera_height": 1.5, "ground.camera_pitch_deg": 5.0})
     started = {"raw": raw, "compressed": compressed}
     yield started
     statuses = {name: node.stop() for name, node in started.items()}
@@ -312,6 +313,8 @@ def test_compressed_images_with_camera_info_give_metric_meshes(nodes, messi: np.
         assert results[-1].header.frame_id == FRAME_ID
         assert results[-1].humans[0].root_is_metric
         assert not probe.markers and not probe.overlays, "markers and overlay were switched off"
+        assert "sizes from the floor 1.50 m below the camera" in node.output()
+        assert "sizes from the network" in nodes["raw"].output()
     finally:
         probe.close()
 

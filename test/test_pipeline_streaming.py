@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from lihmr_ros.body import load_template
+from lihmr_ros.geometry.ground import GroundPlane, GroundScaleConfig
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.keypoints import ExternalKeypointSource, MultiPersonBlazePose, MultiPersonConfig
 from lihmr_ros.model.checkpoint import read_metadata, save_checkpoint
@@ -174,3 +175,36 @@ def test_bad_images_and_mismatched_crop_specs_are_refused(checkpoint: Path) -> N
             StreamingPipeline(pipeline.backend, ExternalKeypointSource(), CropSpec(size=64))
     finally:
         pipeline.close()
+
+
+def test_a_known_floor_rescales_people_about_the_camera_until_they_stand_on_it(
+    checkpoint: Path, basketball_people
+) -> None:
+    image, people = basketball_people
+    camera = CameraIntrinsics(fx=600.0, fy=600.0, cx=319.5, cy=239.5, width=image.shape[1], height=image.shape[0])
+    timestamps = [0.0, 0.04, 0.08]
+    plain = torch_pipeline(checkpoint, external_source_with(people, timestamps))
+    try:
+        free = [plain.process(image, t, camera) for t in timestamps][-1].people
+    finally:
+        plain.close()
+    # A floor 1.25x as far below the camera as the first player's lowest point: their feet must move onto it.
+    level = GroundPlane.from_camera_pose(1.0, 0.0)
+    floor = GroundPlane(level.normal, 1.25 * float(-np.min(free[0].vertices @ level.normal)))
+    backend = create_backend("torch", checkpoint, max_people=4, device="cpu")
+    grounded = StreamingPipeline(backend, external_source_with(people, [*timestamps, 0.12]), crop_spec(checkpoint),
+                                 TrackerConfig(min_hits=1, max_age=2), ground=floor,
+                                 ground_config=GroundScaleConfig(history=1, min_ankle_confidence=0.0))
+    try:
+        placed = [grounded.process(image, t, camera) for t in timestamps][-1].people
+        unknown_camera = grounded.process(image, 0.12)  # assumed intrinsics: the floor cannot be used
+    finally:
+        grounded.close()
+    assert grounded.ground is floor
+    first = placed[0]
+    assert first.ground_scale == pytest.approx(1.25, rel=1e-4)
+    assert floor.heights(first.vertices).min() == pytest.approx(0.0, abs=1e-4)
+    np.testing.assert_allclose(first.vertices, 1.25 * free[0].vertices, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(camera.project(first.joints3d.astype(np.float64)),
+                               camera.project(free[0].joints3d.astype(np.float64)), atol=1e-2)
+    assert len(unknown_camera.people) == 2 and all(person.ground_scale == 1.0 for person in unknown_camera.people)

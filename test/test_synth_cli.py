@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from lihmr_ros.commands import synth
+from lihmr_ros.geometry.ground import GroundPlane
 
 TINY_YAML = {
     "motion": {"frames": [4, 5]},
@@ -66,6 +67,7 @@ def test_eval_format_export_has_the_documented_layout(tmp_path: Path, tiny_confi
         camera = json.loads((sequence / "camera.json").read_text())
         intrinsics = np.array(camera["K"])
         assert intrinsics.shape == (3, 3) and intrinsics[2].tolist() == [0.0, 0.0, 1.0] and camera["fps"] == 30.0
+        floor = GroundPlane.from_json(camera["ground"])  # the person stands on it: the lowest vertex touches it
         frames = sorted((sequence / "frames").glob("*.png"))
         assert [f.name for f in frames] == [f"{k:06d}.png" for k in range(len(frames))]
         assert 4 <= len(frames) <= 5
@@ -78,6 +80,8 @@ def test_eval_format_export_has_the_documented_layout(tmp_path: Path, tiny_confi
         visible = np.isfinite(joints).all(axis=(1, 2))
         assert np.array_equal(visible, np.isfinite(vertices).all(axis=(1, 2)))
         assert visible.any()
+        lowest = floor.heights(vertices[visible]).min(axis=1)
+        np.testing.assert_allclose(lowest, 0.0, atol=1e-5)
         # Camera frame, metres: the person stands in front of the camera, a human size.
         assert np.all(joints[visible, :, 2] > 0.5)
         height = np.ptp(vertices[visible][0][:, 1])

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 JSON_KEYS: tuple[str, ...] = (
     "mpjpe", "pa_mpjpe", "mpve", "pa_mpve", "accel", "detected_fraction", "frames",
-    "orientation_deg", "orientation_deg_p90", "size_error", "size_ratio_median",
+    "orientation_deg", "orientation_deg_p90", "size_error", "size_ratio_median", "root_error",
 )
 """The keys of ``--json`` output: the evaluation contract's seven, then the global error breakdown."""
 
@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run the same streaming pipeline as the node (BlazePose keypoints, tracking, causal windows) over "
             "every sequence of DIR and report MPJPE, PA-MPJPE, MPVE, PA-MPVE (mm), acceleration error "
-            "(mm/frame^2), global orientation and size errors, and the fraction of frames with a detection."
+            "(mm/frame^2), global orientation and size errors, the error of the placed mid-hip (mm), and the "
+            "fraction of frames with a detection. Sequences whose camera.json gives the floor "
+            '("ground": {"normal": [x, y, z], "camera_height": m}) have people scaled onto it, as the node does '
+            "with its ground.* parameters."
         ),
     )
     parser.add_argument("--data", type=Path, required=True, help="evaluation data directory")
@@ -42,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch (as the node)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the metrics only")
+    parser.add_argument(
+        "--no-ground", action="store_true",
+        help="ignore the floors of camera.json: sizes and distances from the network alone (node default)",
+    )
     parser.add_argument(
         "--report", type=Path, default=None,
         help="also write overall and per-sequence metrics to this JSON file (input of `lihmr compare`)",
@@ -66,12 +73,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     progress = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr))
     try:
-        report = evaluate(sequences, factory, progress)
+        report = evaluate(sequences, factory, progress, use_ground=not args.no_ground)
     finally:
         factory.close()
     metrics = report.metrics
     if args.report is not None:
-        _write_report(args.report, report, weights, args.data)
+        floors = 0 if args.no_ground else sum(sequence.ground is not None for sequence in sequences)
+        _write_report(args.report, report, weights, args.data, floors)
     if args.json:
         print(json.dumps({key: _json_number(metrics[key]) for key in JSON_KEYS}))
         return 0
@@ -83,16 +91,19 @@ def run(args: argparse.Namespace) -> int:
         f"accel {metrics['accel']:.2f} mm/frame^2  ({report.milliseconds_per_frame:.1f} ms/frame)\n"
         f"orientation error {metrics['orientation_deg']:.1f} deg median, {metrics['orientation_deg_p90']:.1f} deg "
         f"90th percentile  size error {100 * metrics['size_error']:.1f} % "
-        f"(median predicted / true size {metrics['size_ratio_median']:.3f})"
+        f"(median predicted / true size {metrics['size_ratio_median']:.3f})  "
+        f"root error {metrics['root_error']:.0f} mm"
     )
     return 0
 
 
-def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path) -> None:
-    """Save what `lihmr compare` pairs: the pooled metrics and every sequence's own."""
+def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path, floors: int) -> None:
+    """Save what `lihmr compare` pairs: the pooled metrics and every sequence's own, and on how many
+    sequences people were scaled onto the floor (sizes from the camera mount rather than the network)."""
     document = {
         "weights": str(weights),
         "data": str(Path(data).resolve()),
+        "sequences_on_floor": floors,
         "overall": {key: _json_number(value) for key, value in report.metrics.items()},
         "per_sequence": {
             name: {key: _json_number(value) for key, value in metrics.items()}

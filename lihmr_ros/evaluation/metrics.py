@@ -21,6 +21,10 @@ literature, with the root being this package's mid-hip (mean of COCO joints
   body's size, |predicted / true - 1|, with size measured by the Procrustes scale;
   and the median predicted / true size, whose sign the mean error hides: above 1
   bodies come out too big, below 1 too small.
+* **Root error**: mean distance between the predicted and the true mid-hip in
+  the camera frame (mm), i.e. where the placement put the person, which is what
+  collision avoidance and hand-over act on.  Only meaningful for placed
+  predictions (``lihmr eval``); root-relative predictions measure nothing here.
 
 Frames whose ground truth holds NaN (person not visible) are skipped.
 """
@@ -35,10 +39,14 @@ LEFT_HIP, RIGHT_HIP = 11, 12
 METRES_TO_MM = 1000.0
 
 
+def _mid_hip(joints: np.ndarray) -> np.ndarray:
+    """(..., 3) mid-hip points of (..., 17, 3) joints."""
+    return 0.5 * (joints[..., LEFT_HIP, :] + joints[..., RIGHT_HIP, :])
+
+
 def root_aligned(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
     """``points`` (..., N, 3) moved so that the mid-hip of ``joints`` (..., 17, 3) is at the origin."""
-    root = 0.5 * (joints[..., LEFT_HIP, :] + joints[..., RIGHT_HIP, :])
-    return points - root[..., None, :]
+    return points - _mid_hip(joints)[..., None, :]
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,7 @@ class MetricAccumulator:
         self._accel_errors: list[np.ndarray] = []
         self._orientation_errors: list[np.ndarray] = []
         self._size_ratios: list[np.ndarray] = []
+        self._root_errors: list[np.ndarray] = []
 
     def add_sequence(
         self,
@@ -182,6 +191,9 @@ class MetricAccumulator:
         self._pa_joint_errors.append(point_errors_mm(fit.apply(predicted), target).mean(axis=1))
         self._orientation_errors.append(fit.rotation_degrees())
         self._size_ratios.append(1.0 / np.maximum(fit.scale, 1e-12))
+        self._root_errors.append(
+            point_errors_mm(_mid_hip(predicted_joints[usable]), _mid_hip(target_joints[usable]))
+        )
         self._accel_errors.append(acceleration_errors_mm(predicted_joints, target_joints, usable))
         if predicted_vertices is not None and target_vertices is not None:
             self._add_vertices(predicted_vertices, target_vertices, predicted_joints, target_joints, usable)
@@ -206,7 +218,7 @@ class MetricAccumulator:
 
     def summary(self) -> dict[str, float | int]:
         """``mpjpe``, ``pa_mpjpe``, ``mpve``, ``pa_mpve``, ``accel``, ``orientation_deg``,
-        ``orientation_deg_p90``, ``size_error``, ``size_ratio_median`` (NaN when undefined),
+        ``orientation_deg_p90``, ``size_error``, ``size_ratio_median``, ``root_error`` (NaN when undefined),
         ``detected_fraction`` and ``frames`` (frames with a visible person)."""
         size_ratios = _pooled(self._size_ratios)
         return {
@@ -219,6 +231,7 @@ class MetricAccumulator:
             "orientation_deg_p90": _percentile(self._orientation_errors, 90),
             "size_error": float(np.abs(size_ratios - 1.0).mean()) if size_ratios.size else float("nan"),
             "size_ratio_median": float(np.median(size_ratios)) if size_ratios.size else float("nan"),
+            "root_error": _mean(self._root_errors),
             "detected_fraction": self.detected_frames / self.visible_frames if self.visible_frames else float("nan"),
             "frames": self.visible_frames,
         }

@@ -8,6 +8,11 @@ tracking, causal windows, metric placement.  Each sequence starts with a
 fresh keypoint source and tracker (no person carried over from the previous
 sequence) while the loaded backend is reused.
 
+When a sequence's ``camera.json`` gives the floor, its pipeline scales people
+onto it exactly as the node does with its ``ground.*`` parameters (unless the
+caller turns that off), so sizes and distances measure what a robot that
+knows its camera mount gets.
+
 Matching: a sequence holds one person, but the pipeline may report others
 (false detections).  In each frame the person whose box overlaps most with
 the box of the projected ground-truth joints is taken, if that overlap
@@ -27,6 +32,7 @@ import numpy as np
 
 from lihmr_ros.evaluation.metrics import MetricAccumulator
 from lihmr_ros.evaluation.sequences import EvalSequence
+from lihmr_ros.geometry.ground import GroundPlane
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.pipeline.results import PersonResult
 
@@ -126,19 +132,24 @@ class PipelineFactory:
         self._pipeline = load_pipeline(self.settings, logger).pipeline
         self._used = False
 
-    def fresh(self):
-        """A pipeline with no tracks and a new keypoint source, sharing the loaded backend."""
+    def fresh(self, ground: GroundPlane | None = None):
+        """A pipeline with no tracks, a new keypoint source and the sequence's floor (None: network sizes),
+        sharing the loaded backend."""
         from lihmr_ros.keypoints.multi_person import MultiPersonBlazePose
         from lihmr_ros.pipeline.streaming import StreamingPipeline
 
-        if not self._used:
-            self._used = True
-            return self._pipeline
         previous = self._pipeline
-        previous.keypoint_source.close()
-        source = MultiPersonBlazePose(self.settings.detection)
-        source.warm_up()
-        self._pipeline = StreamingPipeline(previous.backend, source, previous.crop_spec, self.settings.tracker)
+        if self._used:
+            previous.keypoint_source.close()
+            source = MultiPersonBlazePose(self.settings.detection)
+            source.warm_up()
+        else:
+            source = previous.keypoint_source
+        self._used = True
+        self._pipeline = StreamingPipeline(
+            previous.backend, source, previous.crop_spec, self.settings.tracker,
+            ground=ground, ground_config=self.settings.ground_scale,
+        )
         return self._pipeline
 
     def close(self) -> None:
@@ -150,13 +161,15 @@ def evaluate(
     sequences: list[EvalSequence],
     factory: PipelineFactory,
     report: Callable[[str], None] = lambda line: None,
+    use_ground: bool = True,
 ) -> EvalReport:
-    """Run every sequence and pool the metrics over all frames."""
+    """Run every sequence and pool the metrics over all frames; ``use_ground=False`` ignores the floors
+    of ``camera.json`` (sizes and distances from the network alone)."""
     overall = MetricAccumulator()
     per_sequence: dict[str, dict[str, float | int]] = {}
     total_ms, total_frames = 0.0, 0
     for sequence in sequences:
-        prediction = run_sequence(factory.fresh(), sequence)
+        prediction = run_sequence(factory.fresh(sequence.ground if use_ground else None), sequence)
         single = MetricAccumulator()
         for accumulator in (overall, single):
             accumulator.add_sequence(

@@ -4,6 +4,11 @@
     DIR/<sequence>/camera.json             {"K": [[fx,0,cx],[0,fy,cy],[0,0,1]], "fps": 30}
     DIR/<sequence>/gt.npz                  vertices (F,V,3) float32, joints3d (F,17,3) float32
 
+``camera.json`` may also hold the floor, ``"ground": {"normal": [x, y, z],
+"camera_height": metres}`` (unit normal pointing up, camera optical frame), as
+a robot knows it from its camera mount; evaluation then scales people onto it
+as the node does with its ``ground.*`` parameters.
+
 Ground truth is in the camera frame, metres, COCO-17 order, one person per
 sequence, NaN on frames where the person is not visible.  Every problem is
 reported with the file at fault before any frame is processed.
@@ -18,6 +23,8 @@ from typing import Iterator
 
 import cv2
 import numpy as np
+
+from lihmr_ros.geometry.ground import GroundPlane
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -35,6 +42,8 @@ class EvalSequence:
     """(F, 17, 3) float32, NaN where the person is not visible."""
     vertices: np.ndarray
     """(F, V, 3) float32, NaN where the person is not visible."""
+    ground: GroundPlane | None = None
+    """The floor in the camera frame, when ``camera.json`` gives it."""
 
     @property
     def num_frames(self) -> int:
@@ -78,6 +87,10 @@ def load_sequence(directory: Path) -> EvalSequence:
         fps = float(camera.get("fps", 30.0))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{camera_path} must hold {{\"K\": 3x3 matrix, \"fps\": number}}: {error}") from error
+    try:
+        ground = GroundPlane.from_json(camera["ground"]) if "ground" in camera else None
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{camera_path}: {error}") from error
     focal_ok = intrinsics.shape == (3, 3) and intrinsics[0, 0] > 0 and intrinsics[1, 1] > 0
     if not focal_ok or not np.isfinite(intrinsics).all():
         raise ValueError(f"{camera_path}: K must be a finite 3x3 matrix with positive focal lengths")
@@ -96,4 +109,4 @@ def load_sequence(directory: Path) -> EvalSequence:
             f"{gt_path}: expected joints3d ({frames}, 17, 3) and vertices ({frames}, V, 3) for {frames} frames, "
             f"got {joints.shape} and {vertices.shape}"
         )
-    return EvalSequence(directory.name, frame_paths, intrinsics, fps, joints, vertices)
+    return EvalSequence(directory.name, frame_paths, intrinsics, fps, joints, vertices, ground)

@@ -17,7 +17,11 @@ Stages, each timed (:data:`~lihmr_ros.pipeline.results.STAGES`):
 6. **placement**: each root-relative body is moved to where its 3D joints
    reproject onto the 2D keypoints, with the camera's intrinsics; without
    them an assumed camera (focal length = image width) places the body and
-   the result says ``root_is_metric=False``.
+   the result says ``root_is_metric=False``.  With a known floor
+   (:class:`~lihmr_ros.geometry.ground.GroundPlane`) and real intrinsics,
+   each person is then scaled about the camera until their feet stand on it
+   (:mod:`lihmr_ros.geometry.ground`), which fixes size and distance together
+   where the network could only guess them.
 
 The pipeline holds no ROS and no threads and is deterministic for a given
 backend and input sequence, so the node, offline bag replay and evaluation
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lihmr_ros.body.coco import mid_hip
+from lihmr_ros.geometry.ground import GroundPlane, GroundScaleConfig, GroundScaler
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.geometry.placement import PlacementConfig, PlacementError, place_root
 from lihmr_ros.keypoints.person import PersonKeypoints
@@ -67,12 +72,15 @@ class StreamingPipeline:
         crop_spec: CropSpec,
         tracker_config: TrackerConfig = TrackerConfig(),
         placement_config: PlacementConfig = PlacementConfig(),
+        ground: GroundPlane | None = None,
+        ground_config: GroundScaleConfig = GroundScaleConfig(),
     ) -> None:
         """The pipeline owns ``backend`` and ``keypoint_source`` and closes them in :meth:`close`.
 
         ``crop_spec`` must be the one the network was trained with (it is in
         the checkpoint's config): a different crop margin would feed the
-        network people at a scale it never saw.
+        network people at a scale it never saw.  ``ground``: the floor in the
+        camera frame (a static camera mount), None to keep the network's sizes.
         """
         if crop_spec.size != backend.crop_size:
             raise ValueError(
@@ -85,6 +93,7 @@ class StreamingPipeline:
         self.placement_config = placement_config
         self._tracker = PersonTracker(tracker_config)
         self._windows: TrackWindows[WindowEntry] = TrackWindows(backend.window)
+        self._ground = GroundScaler(ground, ground_config) if ground is not None else None
         self._frame_size: tuple[int, int] | None = None
 
     @property
@@ -114,7 +123,7 @@ class StreamingPipeline:
             detections = self.keypoint_source.detect(image_rgb, timestamp)
         with clock.stage("tracking"):
             tracking = self._tracker.update(detections, timestamp)
-            self._windows.discard(tracking.ended)
+            self._forget(tracking.ended)
             ended += tracking.ended
         tracked = tracking.tracked
 
@@ -167,9 +176,20 @@ class StreamingPipeline:
     def reset(self) -> list[int]:
         """Forget every person (e.g. the camera was switched); returns the ids that ended."""
         ended = self._tracker.reset()
-        self._windows.discard(ended)
+        self._forget(ended)
         self._frame_size = None
         return ended
+
+    @property
+    def ground(self) -> GroundPlane | None:
+        """The floor people are scaled onto, or None."""
+        return self._ground.plane if self._ground is not None else None
+
+    def _forget(self, track_ids: list[int]) -> None:
+        """Drop the per-track state (windows, floor-scale history) of tracks that ended."""
+        self._windows.discard(track_ids)
+        if self._ground is not None:
+            self._ground.discard(track_ids)
 
     def close(self) -> None:
         """Release the keypoint source and the backend."""
@@ -201,11 +221,17 @@ class StreamingPipeline:
             return None
         translation = placement.translation
         joints3d = relative_joints + translation
+        vertices = output.vertices[index].astype(np.float64) + translation
+        scale = 1.0
+        if self._ground is not None and not camera.is_assumed:
+            # Scaling about the camera centre keeps every point on its ray: the 2D fit is unchanged.
+            scale = self._ground.update(tracked.track_id, vertices, joints3d, person.keypoints)
+            joints3d, vertices = joints3d * scale, vertices * scale
         return PersonResult(
             track_id=tracked.track_id,
             score=person.score,
             window_frames=window_frames,
-            vertices=(output.vertices[index].astype(np.float64) + translation).astype(np.float32),
+            vertices=vertices.astype(np.float32),
             joints3d=joints3d.astype(np.float32),
             joints2d=person.keypoints[:, :2].astype(np.float32),
             joint_confidence=person.keypoints[:, 2].astype(np.float32),
@@ -215,6 +241,7 @@ class StreamingPipeline:
             reprojection_rms_px=placement.reprojection_rms_px,
             box=person.box.astype(np.float32),
             shape_params=output.shape[index].astype(np.float32),
+            ground_scale=scale,
         )
 
 

@@ -108,10 +108,15 @@ class LihmrNode(Node):
         self._worker = threading.Thread(target=self._work, name="lihmr_pipeline", daemon=True)
         self._worker.start()
         backend = self._pipeline.backend
+        floor = self.settings.ground
+        sizes = (
+            f"sizes from the floor {floor.camera_height:.2f} m below the camera (needs camera_info)"
+            if floor is not None else "sizes from the network (ground.camera_height is 0)"
+        )
         self.get_logger().info(
             f"ready: backend {backend.name} ({backend.description}), window {self._pipeline.window}, "
             f"up to {self.settings.max_people} people, keypoints from {self.settings.keypoint_source}, "
-            f"listening on {self.resolve_topic_name(image_topic)}"
+            f"{sizes}, listening on {self.resolve_topic_name(image_topic)}"
         )
 
     def shutdown(self) -> None:

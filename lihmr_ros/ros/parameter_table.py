@@ -103,6 +103,27 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   minimum=0.01, maximum=1.0),
     ParameterSpec("tracker.max_centre_distance", 0.5,
                   "Fallback matching: box centres closer than this x body height match.", minimum=0.0, maximum=10.0),
+    ParameterSpec("ground.camera_height", 0.0,
+                  "Metres from the floor up to the camera; > 0 scales each person until their feet stand on the "
+                  "floor (size and distance from the mount, not the network's guess). 0 = off.",
+                  minimum=0.0, maximum=20.0),
+    ParameterSpec("ground.camera_pitch_deg", 0.0, "Camera pitch below the horizon, degrees (negative: looking up).",
+                  minimum=-90.0, maximum=90.0),
+    ParameterSpec("ground.camera_roll_deg", 0.0,
+                  "Camera roll about its optical axis, degrees (positive: upright people lean right in the image).",
+                  minimum=-90.0, maximum=90.0),
+    ParameterSpec("ground.history", 30, "Frames of a person's floor-contact estimates whose median is applied.",
+                  minimum=1, maximum=1000),
+    ParameterSpec("ground.min_camera_height", 0.5,
+                  "Lowest camera height at which the floor may set sizes (near foot level it is ill-conditioned).",
+                  minimum=0.0, maximum=20.0),
+    ParameterSpec("ground.min_ankle_confidence", 0.5,
+                  "A frame's floor contact counts only when an ankle keypoint is at least this confident.",
+                  minimum=0.0, maximum=1.0),
+    ParameterSpec("ground.min_scale", 0.6, "Floor-contact scale factors are clamped to at least this.",
+                  minimum=0.1, maximum=1.0),
+    ParameterSpec("ground.max_scale", 1.6, "Floor-contact scale factors are clamped to at most this.",
+                  minimum=1.0, maximum=10.0),
 )
 
 PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}

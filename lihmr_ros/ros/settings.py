@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
+from lihmr_ros.geometry.ground import GroundPlane, GroundScaleConfig
 from lihmr_ros.keypoints.multi_person import MultiPersonConfig
 from lihmr_ros.keypoints.person_detector import HogConfig
 from lihmr_ros.model.checkpoint import DEFAULT_CHECKPOINT
@@ -44,6 +45,9 @@ class NodeSettings:
     diagnostics_period: float
     detection: MultiPersonConfig
     tracker: TrackerConfig
+    ground: GroundPlane | None
+    """The floor in the camera frame (from ``ground.camera_*``), None when ``ground.camera_height`` is 0."""
+    ground_scale: GroundScaleConfig
 
 
 def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
@@ -99,6 +103,31 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
             max_cost=float(checked["tracker.max_cost"]),
             max_centre_distance=float(checked["tracker.max_centre_distance"]),
         )),
+        ground=_ground_plane(checked),
+        ground_scale=_build("ground", lambda: GroundScaleConfig(
+            history=int(checked["ground.history"]),
+            min_camera_height=float(checked["ground.min_camera_height"]),
+            min_ankle_confidence=float(checked["ground.min_ankle_confidence"]),
+            min_scale=float(checked["ground.min_scale"]),
+            max_scale=float(checked["ground.max_scale"]),
+        )),
+    )
+
+
+def _ground_plane(checked: Mapping[str, ParameterValue]) -> GroundPlane | None:
+    """The configured floor, or None when it is off; a camera too low to use it is an error, not a no-op."""
+    height = float(checked["ground.camera_height"])
+    if height == 0.0:
+        return None
+    lowest = float(checked["ground.min_camera_height"])
+    if height < lowest:
+        raise SettingsError(
+            f"invalid parameter 'ground.camera_height': {height} m is below ground.min_camera_height ({lowest} m), "
+            "so the floor would never set a size; set ground.camera_height to 0 to turn the floor off, or lower "
+            "ground.min_camera_height if your foot keypoints are that reliable"
+        )
+    return GroundPlane.from_camera_pose(
+        height, float(checked["ground.camera_pitch_deg"]), float(checked["ground.camera_roll_deg"])
     )
 
 

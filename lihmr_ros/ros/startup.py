@@ -76,7 +76,8 @@ def load_pipeline(settings: NodeSettings, logger: Any) -> LoadedPipeline:
         source = MultiPersonBlazePose(settings.detection)
         source.warm_up()
     try:
-        pipeline = StreamingPipeline(backend, source, network_config.crop, settings.tracker)
+        pipeline = StreamingPipeline(backend, source, network_config.crop, settings.tracker,
+                                     ground=settings.ground, ground_config=settings.ground_scale)
     except ValueError:
         backend.close()
         source.close()

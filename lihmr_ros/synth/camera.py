@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lihmr_ros.geometry.ground import GroundPlane
 from lihmr_ros.synth.config import CameraSettings
 
 
@@ -35,6 +36,10 @@ class Camera:
     def to_camera(self, points_world: np.ndarray) -> np.ndarray:
         """(..., 3) world points -> camera frame."""
         return (np.asarray(points_world, dtype=np.float64) - self.position) @ self.world_to_camera.T
+
+    def ground_plane(self) -> GroundPlane:
+        """The floor (world y = 0, y down) in this camera's frame, as a robot would know it from its mount."""
+        return GroundPlane(self.world_to_camera @ np.array([0.0, -1.0, 0.0]), float(-self.position[1]))
 
     @property
     def horizontal_fov_deg(self) -> float:

@@ -3,7 +3,8 @@
 Layout (fixed by the evaluation contract)::
 
     DIR/<sequence>/frames/000000.png ...  consecutive full frames (not crops)
-    DIR/<sequence>/camera.json            {"K": [[fx,0,cx],[0,fy,cy],[0,0,1]], "fps": 30}
+    DIR/<sequence>/camera.json            {"K": [[fx,0,cx],[0,fy,cy],[0,0,1]], "fps": 30,
+                                           "ground": {"normal": [x,y,z], "camera_height": m}}  (optional)
     DIR/<sequence>/gt.npz                 vertices (F,13718,3) float32, joints3d (F,17,3) float32
 
 Ground truth is in the camera frame, metres, Anny's default topology and
@@ -55,6 +56,8 @@ def write_eval_sequence(directory: Path, data: SequenceData, min_visible_joints:
         if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise OSError(f"could not write {path}")
     camera = {"K": data.intrinsics.astype(np.float64).tolist(), "fps": float(data.fps)}
+    if data.ground is not None:
+        camera["ground"] = data.ground.to_json()
     (Path(directory) / CAMERA_FILE).write_text(json.dumps(camera, indent=1) + "\n", encoding="utf-8")
 
     visible = data.visibility.sum(axis=1) >= min_visible_joints

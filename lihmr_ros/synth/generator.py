@@ -19,6 +19,7 @@ import roma
 import torch
 
 from lihmr_ros.body.coco import mid_hip
+from lihmr_ros.geometry.ground import GroundPlane
 from lihmr_ros.model import inputs
 from lihmr_ros.synth.appearance import build_surface_atlas, paint_texture, sample_outfit
 from lihmr_ros.synth.body_surface import NormalEstimator, build_body_surface
@@ -87,6 +88,8 @@ class SequenceData:
     """Full rendered frames, kept only when asked (evaluation export, documentation)."""
     vertices_cam: np.ndarray | None = None
     """(F, V, 3) float32 absolute full-mesh vertices, kept only when asked."""
+    ground: GroundPlane | None = None
+    """The floor the person stands on, in the camera frame (the static camera's mount)."""
 
     @property
     def num_frames(self) -> int:
@@ -190,6 +193,7 @@ class SequenceGenerator:
         data.global_rotation[:] = rotation
         data.pose_quaternions[:] = _pose_quaternions(motion.poses)
         data.joints_2d[:] = project(joints_rel + root_cam[:, None], camera.intrinsics)
+        data.ground = camera.ground_plane()
         if keep_vertices:
             data.vertices_cam = vertices_cam.astype(np.float32)
 

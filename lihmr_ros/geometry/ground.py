@@ -1,0 +1,181 @@
+"""Metric body size from the floor: people stand on it, and a robot knows where it is.
+
+From one image a body's absolute size is ambiguous: a child near the camera and
+an adult farther away project alike, and the network can only guess size from
+proportions and its training prior (it regresses towards the mean person). A
+robot, however, knows its camera's height above the floor and its pitch. If
+the person stands on that floor, the ray through their lowest point must end on
+it, and that fixes the scale.
+
+Scaling a placed body about the camera centre by ``s`` moves every point along
+its own ray, so the reprojection the placement solved for is unchanged; only
+size and distance change together. The ``s`` that puts the body's lowest vertex
+on the floor is ``camera_height / drop`` where ``drop`` is how far that vertex
+lies below the camera (measured along the floor normal).
+
+A single frame's estimate is only as good as the predicted feet, and a
+person's size does not change while the network's guess of it wobbles from
+frame to frame, so :class:`GroundScaler` turns each frame's estimate into the
+person's true skeleton size (frame scale x predicted limb length), keeps each
+track's recent values and scales every frame to their median: a jump or a
+mispredicted foot is an outlier, and the body keeps one size over time. A frame contributes only when an ankle is detected (a foot out of
+frame is extrapolated, not seen), and none does when the camera sits near foot
+level (the ratio is then ill-conditioned: centimetres of foot error become
+tens of per cent of size).
+Frames of people who are not on the floor (stairs, chairs with feet up) break
+the assumption: the clamp limits the damage and the feature is off by default.
+
+Frames: the camera optical frame (x right, y down, z forward), metres.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lihmr_ros.body.coco import COCO17_SKELETON
+
+BODY_EDGES: tuple[tuple[int, int], ...] = COCO17_SKELETON[:12]
+"""Limb and torso edges of the COCO skeleton (the face edges are short and noisy): their summed length
+is the pose-independent body size the scaler keeps constant per track."""
+
+ANKLES: tuple[int, int] = (15, 16)
+"""COCO-17 indices of the left and right ankle."""
+
+
+@dataclass(frozen=True)
+class GroundPlane:
+    """The floor, seen from the camera: an upward unit normal and the camera's height above it."""
+
+    normal: np.ndarray
+    """(3,) unit vector in the camera optical frame pointing away from the floor (up)."""
+    camera_height: float
+    """Metres from the floor up to the camera centre (> 0)."""
+
+    def __post_init__(self) -> None:
+        normal = np.asarray(self.normal, dtype=np.float64).reshape(-1)
+        if normal.shape != (3,) or not np.all(np.isfinite(normal)):
+            raise ValueError(f"the floor normal must be 3 finite numbers, got {np.asarray(self.normal).tolist()}")
+        length = float(np.linalg.norm(normal))
+        if abs(length - 1.0) > 1e-3:
+            raise ValueError(f"the floor normal must be a unit vector, got length {length:.4f}")
+        if not (np.isfinite(self.camera_height) and self.camera_height > 0.0):
+            raise ValueError(f"the camera height above the floor must be positive metres, got {self.camera_height}")
+        object.__setattr__(self, "normal", normal / length)
+        object.__setattr__(self, "camera_height", float(self.camera_height))
+
+    @classmethod
+    def from_camera_pose(cls, height_m: float, pitch_deg: float, roll_deg: float = 0.0) -> "GroundPlane":
+        """The floor under a camera ``height_m`` above it, pitched down by ``pitch_deg`` (negative: up)
+        and rolled by ``roll_deg`` about its optical axis (positive: upright people lean right in the image)."""
+        pitch, roll = np.radians(pitch_deg), np.radians(roll_deg)
+        # A level camera sees "up" as -y; pitching down tips it towards -z, rolling turns it in the image plane.
+        level_up = np.array([0.0, -np.cos(pitch), -np.sin(pitch)])
+        cos_roll, sin_roll = np.cos(roll), np.sin(roll)
+        rolled = np.array(
+            [cos_roll * level_up[0] - sin_roll * level_up[1], sin_roll * level_up[0] + cos_roll * level_up[1],
+             level_up[2]]
+        )
+        return cls(rolled, height_m)
+
+    def heights(self, points: np.ndarray) -> np.ndarray:
+        """Signed heights above the floor of (..., 3) camera-frame points, metres."""
+        return np.asarray(points, dtype=np.float64) @ self.normal + self.camera_height
+
+    def to_json(self) -> dict[str, object]:
+        """The form ``camera.json`` of the evaluation layout stores under ``"ground"``."""
+        return {"normal": [float(value) for value in self.normal], "camera_height": self.camera_height}
+
+    @classmethod
+    def from_json(cls, value: object) -> "GroundPlane":
+        """Inverse of :meth:`to_json` (raises ValueError naming what is wrong)."""
+        if not isinstance(value, dict) or set(value) != {"normal", "camera_height"}:
+            raise ValueError(f'"ground" must be {{"normal": [x, y, z], "camera_height": metres}}, got {value!r}')
+        return cls(np.asarray(value["normal"], dtype=np.float64), float(value["camera_height"]))
+
+
+def skeleton_size(joints: np.ndarray) -> float:
+    """Summed length of the :data:`BODY_EDGES` of (17, 3) joints, metres."""
+    joints = np.asarray(joints, dtype=np.float64)
+    return float(sum(np.linalg.norm(joints[a] - joints[b]) for a, b in BODY_EDGES))
+
+
+def contact_scale(vertices: np.ndarray, plane: GroundPlane) -> float | None:
+    """The factor that scales the placed ``vertices`` (V, 3) about the camera until their lowest point touches
+    the floor; None when no vertex lies below the camera (the floor is not under the body)."""
+    drop = -float(np.min(np.asarray(vertices, dtype=np.float64) @ plane.normal))
+    if drop <= 0.0:
+        return None
+    return plane.camera_height / drop
+
+
+@dataclass(frozen=True)
+class GroundScaleConfig:
+    """Settings of :class:`GroundScaler`."""
+
+    history: int = 30
+    """Most recent per-frame size estimates of a track whose median is applied (1: each frame on its own)."""
+    min_camera_height: float = 0.5
+    """Metres; below it the floor does not set sizes at all: with the camera near foot level a few
+    centimetres of error in the predicted feet become a large error in the ratio."""
+    min_ankle_confidence: float = 0.5
+    """A frame counts only if an ankle keypoint is at least this confident (the foot is seen)."""
+    min_scale: float = 0.6
+    max_scale: float = 1.6
+    """Estimates outside this range (a person off the floor, a wrong floor) are clamped to it."""
+
+    def __post_init__(self) -> None:
+        if self.history < 1:
+            raise ValueError(f"history must be >= 1 frame, got {self.history}")
+        if self.min_camera_height < 0.0:
+            raise ValueError(f"min_camera_height must be >= 0 metres, got {self.min_camera_height}")
+        if not 0.0 <= self.min_ankle_confidence <= 1.0:
+            raise ValueError(f"min_ankle_confidence must lie in [0, 1], got {self.min_ankle_confidence}")
+        if not 0.0 < self.min_scale <= 1.0 <= self.max_scale:
+            raise ValueError(f"need 0 < min_scale <= 1 <= max_scale, got {self.min_scale}, {self.max_scale}")
+
+
+@dataclass
+class GroundScaler:
+    """Per-track floor-contact size: the median of each track's recent usable estimates."""
+
+    plane: GroundPlane
+    config: GroundScaleConfig = GroundScaleConfig()
+    _estimates: dict[int, deque[float]] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """False when the camera sits too low for the floor to set sizes (see ``min_camera_height``)."""
+        return self.plane.camera_height >= self.config.min_camera_height
+
+    def update(self, track_id: int, vertices: np.ndarray, joints: np.ndarray, keypoints: np.ndarray) -> float:
+        """Add this frame's estimate of ``track_id`` (placed ``vertices`` (V, 3) and ``joints`` (17, 3), its
+        (17, 3) keypoints with confidence) when usable, and return the factor to scale this frame's body by
+        (1.0 while the track has no estimate)."""
+        history = self._estimates.setdefault(track_id, deque(maxlen=self.config.history))
+        size = skeleton_size(joints)
+        estimate = self._frame_estimate(vertices, keypoints)
+        if estimate is not None:
+            history.append(estimate * size)
+        if not history or size <= 0.0:
+            return 1.0
+        scale = float(np.median(history)) / size
+        return float(np.clip(scale, self.config.min_scale, self.config.max_scale))
+
+    def discard(self, track_ids: Iterable[int]) -> None:
+        """Forget tracks that ended."""
+        for track_id in track_ids:
+            self._estimates.pop(track_id, None)
+
+    def _frame_estimate(self, vertices: np.ndarray, keypoints: np.ndarray) -> float | None:
+        if not self.active:
+            return None
+        if float(np.max(np.asarray(keypoints)[list(ANKLES), 2])) < self.config.min_ankle_confidence:
+            return None
+        scale = contact_scale(vertices, self.plane)
+        if scale is None:
+            return None
+        return float(np.clip(scale, self.config.min_scale, self.config.max_scale))

@@ -1,0 +1,152 @@
+"""The floor constraint: plane conventions, the contact scale's known answers, the per-track median."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lihmr_ros.geometry.ground import (
+    ANKLES, BODY_EDGES, GroundPlane, GroundScaleConfig, GroundScaler, contact_scale, skeleton_size,
+)
+from lihmr_ros.synth.camera import Camera, look_rotation
+
+SEEN_ANKLES = np.zeros((17, 3))
+SEEN_ANKLES[list(ANKLES), 2] = 0.9
+HIDDEN_ANKLES = np.zeros((17, 3))
+
+
+def standing_body(distance: float, camera_height: float, height: float = 1.7) -> tuple[np.ndarray, GroundPlane]:
+    """A column of points from the floor up to ``height`` m, ``distance`` m in front of a level camera
+    (every third point serves as one of the 17 joints: see :func:`joints_of`)."""
+    plane = GroundPlane.from_camera_pose(camera_height, 0.0)
+    heights = np.linspace(0.0, height, 50)
+    # Level camera: y points down, so a point h above the floor sits at y = camera_height - h.
+    points = np.stack([np.full(50, 0.2), camera_height - heights, np.full(50, distance)], axis=1)
+    return points, plane
+
+
+def joints_of(body: np.ndarray) -> np.ndarray:
+    return body[::3][:17]
+
+
+@pytest.mark.parametrize("pitch_deg, roll_deg", [(0.0, 0.0), (25.0, 0.0), (-10.0, 4.0), (60.0, -20.0)])
+def test_the_camera_pose_convention_matches_the_synthetic_cameras(pitch_deg: float, roll_deg: float) -> None:
+    camera = Camera(np.eye(3), 640, 480, look_rotation(np.radians(pitch_deg), np.radians(roll_deg)),
+                    np.array([0.0, -1.3, 0.0]))
+    expected = camera.ground_plane()
+    plane = GroundPlane.from_camera_pose(1.3, pitch_deg, roll_deg)
+    np.testing.assert_allclose(plane.normal, expected.normal, atol=1e-12)
+    assert plane.camera_height == pytest.approx(1.3)
+    # Points on the world floor (y = 0) have height 0, points 1 m above it have height 1.
+    world = np.array([[0.5, 0.0, 4.0], [-2.0, 0.0, 7.0], [1.0, -1.0, 3.0]])
+    np.testing.assert_allclose(plane.heights(camera.to_camera(world)), [0.0, 0.0, 1.0], atol=1e-12)
+
+
+def test_a_camera_pitched_down_sees_up_tilted_towards_itself() -> None:
+    plane = GroundPlane.from_camera_pose(1.0, 90.0)  # looking straight down at the floor
+    np.testing.assert_allclose(plane.normal, [0.0, 0.0, -1.0], atol=1e-12)
+    assert plane.heights(np.array([0.0, 0.0, 1.0])) == pytest.approx(0.0)  # 1 m ahead is the floor
+
+
+def test_contact_scale_restores_a_body_shrunk_towards_the_camera() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    for shrink in (0.5, 0.8, 1.25):
+        assert contact_scale(body * shrink, plane) == pytest.approx(1.0 / shrink)
+        np.testing.assert_allclose(contact_scale(body * shrink, plane) * body * shrink, body)
+
+
+def test_scaling_about_the_camera_keeps_every_pixel() -> None:
+    body, plane = standing_body(distance=3.0, camera_height=1.5)
+    shrunk = body * 0.7
+    scaled = contact_scale(shrunk, plane) * shrunk
+    np.testing.assert_allclose(scaled[:, :2] / scaled[:, 2:], shrunk[:, :2] / shrunk[:, 2:], atol=1e-12)
+    assert plane.heights(scaled).min() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_body_entirely_above_the_camera_has_no_contact_scale() -> None:
+    body, plane = standing_body(distance=3.0, camera_height=1.0)
+    above = body[plane.heights(body) > 1.05]
+    assert contact_scale(above, plane) is None
+
+
+def test_skeleton_size_sums_the_limb_and_torso_edges() -> None:
+    joints = np.zeros((17, 3))
+    joints[:, 0] = np.arange(17)  # joints on a line, 1 m apart by index
+    assert skeleton_size(joints) == pytest.approx(sum(abs(a - b) for a, b in BODY_EDGES))
+    assert skeleton_size(2.0 * joints) == pytest.approx(2.0 * skeleton_size(joints))
+
+
+def test_the_scaler_keeps_each_person_at_one_size_whatever_the_network_guesses() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    scaler = GroundScaler(plane, GroundScaleConfig(history=3))
+    # The network guesses this person 0.8x, 0.65x, 1.1x their size: each frame is restored to the true one.
+    for guess in (0.8, 0.65, 1.1):
+        assert scaler.update(1, body * guess, joints_of(body) * guess, SEEN_ANKLES) == pytest.approx(1.0 / guess)
+
+
+def test_one_frame_off_the_floor_does_not_move_the_median_of_the_last_frames() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    jumped = body + 0.3 * plane.normal  # 30 cm in the air: its own floor contact would shrink it
+    scaler = GroundScaler(plane, GroundScaleConfig(history=3))
+    assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
+    assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
+    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(1.0)
+    # The history holds the last three frames: two more such frames take over.
+    scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES)
+    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(contact_scale(jumped, plane))
+    # Tracks are independent, and a discarded track starts again with no estimate.
+    assert scaler.update(2, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
+    scaler.discard([1])
+    assert scaler.update(1, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) == 1.0
+
+
+def test_frames_without_a_seen_ankle_do_not_count() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    jumped = body + 0.3 * plane.normal
+    scaler = GroundScaler(plane)
+    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) == 1.0
+    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
+    # Unseen feet: the frame is scaled by the track's size but adds nothing to it.
+    for _ in range(5):
+        assert scaler.update(7, jumped, joints_of(jumped), HIDDEN_ANKLES) == pytest.approx(1.0)
+
+
+def test_estimates_are_clamped_and_low_cameras_are_ignored() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    config = GroundScaleConfig(min_scale=0.8, max_scale=1.2)
+    assert GroundScaler(plane, config).update(1, body * 0.5, joints_of(body) * 0.5, SEEN_ANKLES) == pytest.approx(1.2)
+    assert GroundScaler(plane, config).update(1, body * 2.0, joints_of(body) * 2.0, SEEN_ANKLES) == pytest.approx(0.8)
+    low_body, low_plane = standing_body(distance=4.0, camera_height=0.3)
+    low = GroundScaler(low_plane, GroundScaleConfig(min_camera_height=0.5))
+    assert not low.active
+    assert low.update(1, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) == 1.0
+
+
+@pytest.mark.parametrize(
+    "normal, height, message",
+    [([0.0, -2.0, 0.0], 1.0, "unit vector"), ([0.0, np.nan, 0.0], 1.0, "finite"), ([0.0, -1.0], 1.0, "3 finite"),
+     ([0.0, -1.0, 0.0], 0.0, "positive"), ([0.0, -1.0, 0.0], np.inf, "positive")],
+)
+def test_impossible_planes_are_refused(normal: list[float], height: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GroundPlane(np.asarray(normal), height)
+
+
+def test_the_json_form_round_trips_and_refuses_other_shapes() -> None:
+    plane = GroundPlane.from_camera_pose(1.1, 12.0, -3.0)
+    again = GroundPlane.from_json(plane.to_json())
+    np.testing.assert_allclose(again.normal, plane.normal)
+    assert again.camera_height == plane.camera_height
+    for bad in ([0.0, -1.0, 0.0], {"normal": [0.0, -1.0, 0.0]}, {"normal": [0, -1, 0], "height": 1.0}):
+        with pytest.raises(ValueError, match="ground"):
+            GroundPlane.from_json(bad)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [({"history": 0}, "history"), ({"min_scale": 1.2}, "min_scale"), ({"max_scale": 0.9}, "max_scale"),
+     ({"min_ankle_confidence": 1.5}, "min_ankle_confidence"), ({"min_camera_height": -1.0}, "min_camera_height")],
+)
+def test_scale_settings_are_checked(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GroundScaleConfig(**settings)
