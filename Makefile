@@ -16,6 +16,7 @@ demo:
 
 # Set up, regenerate the held-out evaluation split from its seed, evaluate the shipped weights
 # (the numbers in docs/model_card.md). Arguments for `lihmr eval`: make eval-heldout EVAL_ARGS="--weights W"
+# (EVAL_ARGS=--no-ground: the network's own sizes, without the floor each sequence's camera.json gives)
 eval-heldout:
 	scripts/eval_heldout.sh $(EVAL_ARGS)
 

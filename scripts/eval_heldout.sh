@@ -3,7 +3,8 @@
 # set-up, then the held-out synthetic evaluation split regenerated from its
 # seed (deterministic, about a minute on 2 cores), then `lihmr eval` with the
 # shipped weights through the node's pipeline. Extra arguments go to
-# `lihmr eval` (e.g. --weights CHECKPOINT).
+# `lihmr eval` (e.g. --weights CHECKPOINT, or --no-ground for the network's
+# sizes without the floor).
 #
 # LIHMR_EVAL_SPLIT=selection (make eval-selection) does the same on the
 # 48-sequence selection split (seed 3003, same generator settings, about three
@@ -27,11 +28,14 @@ DATA=${LIHMR_EVAL_DATA:-$REPO_ROOT/out/${SPLIT}_eval}
 
 "$REPO_ROOT/scripts/setup.sh"
 cd "$REPO_ROOT"
-# The split's seed and count are those of the model card's table.
-[ -f "$DATA/.complete" ] || {
+# The split's seed and count are those of the model card's table. The marker names the layout version, so a
+# split made before camera.json held the floor is made again.
+LAYOUT="eval layout 2: camera.json with the floor"
+[ "$(cat "$DATA/.complete" 2>/dev/null)" = "$LAYOUT" ] || {
     rm -rf "$DATA"
     "$VENV/bin/lihmr" synth --out "$DATA" --sequences "$SEQUENCES" --seed "$SEED" --split test --workers 1 \
         --eval-format --no-progress
-    touch "$DATA/.complete"
+    echo "$LAYOUT" > "$DATA/.complete"
 }
+# With the floor each camera.json gives (as a robot that knows its camera mount); --no-ground: the network alone.
 exec "$VENV/bin/lihmr" eval --data "$DATA" --json "$@"
