@@ -97,14 +97,14 @@ def test_one_frame_off_the_floor_does_not_move_the_median_of_the_last_frames() -
     # Tracks are independent, and a discarded track starts again with no estimate.
     assert scaler.update(2, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     scaler.discard([1])
-    assert scaler.update(1, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) == 1.0
+    assert scaler.update(1, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
 
 
 def test_frames_without_a_seen_ankle_do_not_count() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     jumped = body + 0.3 * plane.normal
     scaler = GroundScaler(plane)
-    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) == 1.0
+    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
     assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     # Unseen feet: the frame is scaled by the track's size but adds nothing to it.
     for _ in range(5):
@@ -119,7 +119,7 @@ def test_estimates_are_clamped_and_low_cameras_are_ignored() -> None:
     low_body, low_plane = standing_body(distance=4.0, camera_height=0.3)
     low = GroundScaler(low_plane, GroundScaleConfig(min_camera_height=0.5))
     assert not low.active
-    assert low.update(1, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) == 1.0
+    assert low.update(1, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) is None
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def placed_person(template, track_id: int, depth: float) -> PersonResult:
         joint_confidence=np.full(17, 0.9, np.float32), root=offset, root_is_metric=False,
         placement_method="keypoints", reprojection_rms_px=0.0,
         box=np.concatenate([joints2d.min(0), joints2d.max(0)]).astype(np.float32),
-        shape_params=np.linspace(0, 1, 6, dtype=np.float32),
+        shape_params=np.linspace(0, 1, 6, dtype=np.float32), ground_scale=1.25,
     )
 
 
@@ -94,6 +94,7 @@ def test_messages_carry_the_result_and_the_topology_matches(template) -> None:
     np.testing.assert_array_equal(np.asarray(human.vertices).reshape(-1, 3), person.vertices)
     np.testing.assert_allclose(np.asarray(human.joints2d).reshape(17, 2), person.joints2d)
     assert (human.root.z, human.window_frames, len(human.shape_params)) == (3.0, 3, 6)
+    assert human.ground_scale == 1.25 and not human.root_is_metric
     topology = mesh_topology(template, header.stamp)
     assert topology.vertex_count * 3 == len(human.vertices)
     assert np.asarray(topology.faces).max() < topology.vertex_count

@@ -238,6 +238,7 @@ def test_meshes_arrive_with_the_image_stamp_on_the_person(raw_probe: Probe, node
     assert vertices.shape[0] == topology.vertex_count
     assert np.all(np.isfinite(vertices)) and vertices[:, 2].min() > 0.0
     assert not human.root_is_metric, "no camera_info was sent: the distance is a guess"
+    assert human.ground_scale == 0.0, "no floor was configured"
     joints2d = np.asarray(human.joints2d).reshape(17, 2)[np.asarray(human.joint_confidence) >= 0.5]
     x0, y0, x1, y1 = MESSI_PERSON_REGION
     assert len(joints2d) >= 10
@@ -314,6 +315,7 @@ def test_compressed_images_with_camera_info_give_metric_meshes(nodes, messi: np.
         assert results[-1].humans[0].root_is_metric
         assert not probe.markers and not probe.overlays, "markers and overlay were switched off"
         assert "sizes from the floor 1.50 m below the camera" in node.output()
+        assert results[-1].humans[0].ground_scale > 0.0, "the ankles are in view: the floor must set the size"
         assert "sizes from the network" in nodes["raw"].output()
     finally:
         probe.close()

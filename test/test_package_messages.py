@@ -26,6 +26,7 @@ def sample_human(track_id: int, rng: np.random.Generator) -> HumanMesh:
     human.joint_confidence = array.array("f", rng.uniform(0, 1, size=JOINT_COUNT).astype(np.float32).tobytes())
     human.root.x, human.root.y, human.root.z = 0.1, -0.2, 3.5
     human.root_is_metric = True
+    human.ground_scale = 1.25
     human.bbox_x_min, human.bbox_y_min, human.bbox_x_max, human.bbox_y_max = 10.0, 20.0, 200.0, 460.0
     human.shape_params = array.array("f", rng.uniform(0, 1, size=6).astype(np.float32).tobytes())
     return human

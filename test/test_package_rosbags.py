@@ -51,7 +51,7 @@ def sample_arrays(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def rclpy_human(track_id: int, arrays: dict[str, np.ndarray]) -> HumanMesh:
-    human = HumanMesh(track_id=track_id, score=0.5, window_frames=3, root_is_metric=False)
+    human = HumanMesh(track_id=track_id, score=0.5, window_frames=3, root_is_metric=False, ground_scale=1.25)
     for field, values in arrays.items():
         setattr(human, field, array.array("f", values.tobytes()))
     human.root.x, human.root.y, human.root.z = 0.25, -0.5, 4.0
@@ -67,6 +67,7 @@ def rosbags_human(store, track_id: int, arrays: dict[str, np.ndarray]):
         window_frames=3,
         root=types["geometry_msgs/msg/Point"](x=0.25, y=-0.5, z=4.0),
         root_is_metric=False,
+        ground_scale=1.25,
         bbox_x_min=1.0,
         bbox_y_min=2.0,
         bbox_x_max=3.0,

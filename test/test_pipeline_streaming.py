@@ -207,4 +207,4 @@ def test_a_known_floor_rescales_people_about_the_camera_until_they_stand_on_it(
     np.testing.assert_allclose(first.vertices, 1.25 * free[0].vertices, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(camera.project(first.joints3d.astype(np.float64)),
                                camera.project(free[0].joints3d.astype(np.float64)), atol=1e-2)
-    assert len(unknown_camera.people) == 2 and all(person.ground_scale == 1.0 for person in unknown_camera.people)
+    assert len(unknown_camera.people) == 2 and all(person.ground_scale == 0.0 for person in unknown_camera.people)

@@ -18,12 +18,12 @@ person's size does not change while the network's guess of it wobbles from
 frame to frame, so :class:`GroundScaler` turns each frame's estimate into the
 person's true skeleton size (frame scale x predicted limb length), keeps each
 track's recent values and scales every frame to their median: a jump or a
-mispredicted foot is an outlier, and the body keeps one size over time. A frame contributes only when an ankle is detected (a foot out of
-frame is extrapolated, not seen), and none does when the camera sits near foot
-level (the ratio is then ill-conditioned: centimetres of foot error become
-tens of per cent of size).
-Frames of people who are not on the floor (stairs, chairs with feet up) break
-the assumption: the clamp limits the damage and the feature is off by default.
+mispredicted foot is an outlier, and the body keeps one size over time. A
+frame contributes only when an ankle is detected (a foot out of frame is
+extrapolated, not seen), and none does when the camera sits near foot level
+(the ratio is then ill-conditioned: centimetres of foot error become tens of
+per cent of size). People who are not on the floor (stairs, feet up on a
+chair) break the assumption; the clamp limits the damage.
 
 Frames: the camera optical frame (x right, y down, z forward), metres.
 """
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -138,37 +138,40 @@ class GroundScaleConfig:
             raise ValueError(f"need 0 < min_scale <= 1 <= max_scale, got {self.min_scale}, {self.max_scale}")
 
 
-@dataclass
 class GroundScaler:
     """Per-track floor-contact size: the median of each track's recent usable estimates."""
 
-    plane: GroundPlane
-    config: GroundScaleConfig = GroundScaleConfig()
-    _estimates: dict[int, deque[float]] = field(default_factory=dict)
+    def __init__(self, plane: GroundPlane, config: GroundScaleConfig = GroundScaleConfig()) -> None:
+        self.plane = plane
+        self.config = config
+        self._sizes: dict[int, deque[float]] = {}
+        """Per track: the true skeleton sizes (metres) its recent usable frames imply."""
 
     @property
     def active(self) -> bool:
         """False when the camera sits too low for the floor to set sizes (see ``min_camera_height``)."""
         return self.plane.camera_height >= self.config.min_camera_height
 
-    def update(self, track_id: int, vertices: np.ndarray, joints: np.ndarray, keypoints: np.ndarray) -> float:
+    def update(
+        self, track_id: int, vertices: np.ndarray, joints: np.ndarray, keypoints: np.ndarray
+    ) -> float | None:
         """Add this frame's estimate of ``track_id`` (placed ``vertices`` (V, 3) and ``joints`` (17, 3), its
         (17, 3) keypoints with confidence) when usable, and return the factor to scale this frame's body by
-        (1.0 while the track has no estimate)."""
-        history = self._estimates.setdefault(track_id, deque(maxlen=self.config.history))
+        (None while the track has no estimate: keep the network's size)."""
+        history = self._sizes.setdefault(track_id, deque(maxlen=self.config.history))
         size = skeleton_size(joints)
         estimate = self._frame_estimate(vertices, keypoints)
         if estimate is not None:
             history.append(estimate * size)
         if not history or size <= 0.0:
-            return 1.0
+            return None
         scale = float(np.median(history)) / size
         return float(np.clip(scale, self.config.min_scale, self.config.max_scale))
 
     def discard(self, track_ids: Iterable[int]) -> None:
         """Forget tracks that ended."""
         for track_id in track_ids:
-            self._estimates.pop(track_id, None)
+            self._sizes.pop(track_id, None)
 
     def _frame_estimate(self, vertices: np.ndarray, keypoints: np.ndarray) -> float | None:
         if not self.active:

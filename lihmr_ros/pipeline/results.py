@@ -45,9 +45,9 @@ class PersonResult:
     """(4,) float32 ``(x0, y0, x1, y1)`` person box in pixels."""
     shape_params: np.ndarray
     """(P,) float32 body-model shape parameters."""
-    ground_scale: float = 1.0
+    ground_scale: float = 0.0
     """Factor by which standing on the known floor rescaled the network's body (and its distance);
-    1.0 when no floor is configured, the camera is assumed, or the feet have not been seen yet."""
+    0 when the floor did not set it (none configured, assumed camera, no ankle seen yet on this track)."""
 
 
 @dataclass(frozen=True)

@@ -222,10 +222,11 @@ class StreamingPipeline:
         translation = placement.translation
         joints3d = relative_joints + translation
         vertices = output.vertices[index].astype(np.float64) + translation
-        scale = 1.0
+        scale = None
         if self._ground is not None and not camera.is_assumed:
-            # Scaling about the camera centre keeps every point on its ray: the 2D fit is unchanged.
             scale = self._ground.update(tracked.track_id, vertices, joints3d, person.keypoints)
+        if scale is not None:
+            # Scaling about the camera centre keeps every point on its ray: the 2D fit is unchanged.
             joints3d, vertices = joints3d * scale, vertices * scale
         return PersonResult(
             track_id=tracked.track_id,
@@ -241,7 +242,7 @@ class StreamingPipeline:
             reprojection_rms_px=placement.reprojection_rms_px,
             box=person.box.astype(np.float32),
             shape_params=output.shape[index].astype(np.float32),
-            ground_scale=scale,
+            ground_scale=scale or 0.0,
         )
 
 

@@ -44,6 +44,7 @@ def human_mesh(person: PersonResult) -> HumanMesh:
     message.joint_confidence = float32_array(person.joint_confidence)
     message.root.x, message.root.y, message.root.z = (float(v) for v in person.root)
     message.root_is_metric = bool(person.root_is_metric)
+    message.ground_scale = float(person.ground_scale)
     message.bbox_x_min, message.bbox_y_min, message.bbox_x_max, message.bbox_y_max = (float(v) for v in person.box)
     message.shape_params = float32_array(person.shape_params)
     return message
