@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from lihmr_ros.geometry.ground import (
-    ANKLES, BODY_EDGES, GroundPlane, GroundScaleConfig, GroundScaler, contact_scale, skeleton_size,
+    ANKLES, BODY_EDGES, FloorContact, GroundPlane, GroundScaleConfig, GroundScaler, floor_contact, skeleton_size,
 )
 from lihmr_ros.synth.camera import Camera, look_rotation
 
 SEEN_ANKLES = np.zeros((17, 3))
 SEEN_ANKLES[list(ANKLES), 2] = 0.9
 HIDDEN_ANKLES = np.zeros((17, 3))
+EXACT = GroundScaleConfig(pitch_uncertainty_deg=0.0, foot_uncertainty_m=0.0)
+"""A perfectly known floor and perfect feet: the floor alone sets the scale."""
 
 
 def standing_body(distance: float, camera_height: float, height: float = 1.7) -> tuple[np.ndarray, GroundPlane]:
@@ -51,22 +55,48 @@ def test_a_camera_pitched_down_sees_up_tilted_towards_itself() -> None:
 def test_contact_scale_restores_a_body_shrunk_towards_the_camera() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     for shrink in (0.5, 0.8, 1.25):
-        assert contact_scale(body * shrink, plane) == pytest.approx(1.0 / shrink)
-        np.testing.assert_allclose(contact_scale(body * shrink, plane) * body * shrink, body)
+        assert floor_contact(body * shrink, plane).scale == pytest.approx(1.0 / shrink)
+        np.testing.assert_allclose(floor_contact(body * shrink, plane).scale * body * shrink, body)
 
 
 def test_scaling_about_the_camera_keeps_every_pixel() -> None:
     body, plane = standing_body(distance=3.0, camera_height=1.5)
     shrunk = body * 0.7
-    scaled = contact_scale(shrunk, plane) * shrunk
+    scaled = floor_contact(shrunk, plane).scale * shrunk
     np.testing.assert_allclose(scaled[:, :2] / scaled[:, 2:], shrunk[:, :2] / shrunk[:, 2:], atol=1e-12)
     assert plane.heights(scaled).min() == pytest.approx(0.0, abs=1e-12)
 
 
-def test_a_body_entirely_above_the_camera_has_no_contact_scale() -> None:
+def test_the_grazing_angle_is_that_of_the_ray_to_the_lowest_point() -> None:
+    body, plane = standing_body(distance=4.0, camera_height=1.2)
+    contact = floor_contact(body * 0.5, plane)
+    # The lowest point is on the floor 4 m ahead (0.2 m to the side), 1.2 m below the level camera.
+    assert contact.grazing_angle == pytest.approx(np.arcsin(1.2 / np.linalg.norm([0.2, 1.2, 4.0])))
+
+
+def test_the_floor_and_the_network_are_weighed_by_their_uncertainties() -> None:
+    at_45_degrees = FloorContact(scale=1.44, grazing_angle=np.pi / 4)
+    # The pitch term equals the network's variance here (0.08 rad at tan 45 deg = 1): half and half in log space.
+    even = GroundScaleConfig(pitch_uncertainty_deg=float(np.degrees(0.08)), foot_uncertainty_m=0.0)
+    assert even.floor_weight(at_45_degrees, camera_height=1.2) == pytest.approx(0.5)
+    # Feet known to 0.096 m with the camera 1.2 m up cost the same variance as that pitch uncertainty.
+    feet = GroundScaleConfig(pitch_uncertainty_deg=0.0, foot_uncertainty_m=0.096)
+    assert feet.floor_weight(at_45_degrees, camera_height=1.2) == pytest.approx(0.5)
+    assert EXACT.floor_weight(at_45_degrees, camera_height=1.2) == 1.0
+    # A grazing ray makes the same pitch uncertainty weigh far more: the network keeps most of the say.
+    grazing = FloorContact(scale=1.44, grazing_angle=np.radians(8.0))
+    assert GroundScaleConfig().floor_weight(grazing, 1.2) < GroundScaleConfig().floor_weight(at_45_degrees, 1.2) < 1.0
+    body, plane = standing_body(distance=1.2, camera_height=1.2)  # the feet about 45 degrees below the camera
+    scaler = GroundScaler(plane, dataclasses.replace(even, history=1))
+    shrink = 1.0 / 1.44
+    # sqrt(1.44) = 1.2: the body ends about halfway (in log scale) between the network's size and the floor's.
+    assert scaler.update(1, body * shrink, joints_of(body) * shrink, SEEN_ANKLES) == pytest.approx(1.2, rel=0.02)
+
+
+def test_a_body_entirely_above_the_camera_has_no_floor_contact() -> None:
     body, plane = standing_body(distance=3.0, camera_height=1.0)
     above = body[plane.heights(body) > 1.05]
-    assert contact_scale(above, plane) is None
+    assert floor_contact(above, plane) is None
 
 
 def test_skeleton_size_sums_the_limb_and_torso_edges() -> None:
@@ -78,7 +108,7 @@ def test_skeleton_size_sums_the_limb_and_torso_edges() -> None:
 
 def test_the_scaler_keeps_each_person_at_one_size_whatever_the_network_guesses() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
-    scaler = GroundScaler(plane, GroundScaleConfig(history=3))
+    scaler = GroundScaler(plane, dataclasses.replace(EXACT, history=3))
     # The network guesses this person 0.8x, 0.65x, 1.1x their size: each frame is restored to the true one.
     for guess in (0.8, 0.65, 1.1):
         assert scaler.update(1, body * guess, joints_of(body) * guess, SEEN_ANKLES) == pytest.approx(1.0 / guess)
@@ -87,13 +117,13 @@ def test_the_scaler_keeps_each_person_at_one_size_whatever_the_network_guesses()
 def test_one_frame_off_the_floor_does_not_move_the_median_of_the_last_frames() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     jumped = body + 0.3 * plane.normal  # 30 cm in the air: its own floor contact would shrink it
-    scaler = GroundScaler(plane, GroundScaleConfig(history=3))
+    scaler = GroundScaler(plane, dataclasses.replace(EXACT, history=3))
     assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
     assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
     assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(1.0)
     # The history holds the last three frames: two more such frames take over.
     scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES)
-    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(contact_scale(jumped, plane))
+    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(floor_contact(jumped, plane).scale)
     # Tracks are independent, and a discarded track starts again with no estimate.
     assert scaler.update(2, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     scaler.discard([1])
@@ -103,7 +133,7 @@ def test_one_frame_off_the_floor_does_not_move_the_median_of_the_last_frames() -
 def test_frames_without_a_seen_ankle_do_not_count() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     jumped = body + 0.3 * plane.normal
-    scaler = GroundScaler(plane)
+    scaler = GroundScaler(plane, EXACT)
     assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
     assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     # Unseen feet: the frame is scaled by the track's size but adds nothing to it.
@@ -113,7 +143,7 @@ def test_frames_without_a_seen_ankle_do_not_count() -> None:
 
 def test_estimates_are_clamped_and_low_cameras_are_ignored() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
-    config = GroundScaleConfig(min_scale=0.8, max_scale=1.2)
+    config = dataclasses.replace(EXACT, min_scale=0.8, max_scale=1.2)
     assert GroundScaler(plane, config).update(1, body * 0.5, joints_of(body) * 0.5, SEEN_ANKLES) == pytest.approx(1.2)
     assert GroundScaler(plane, config).update(1, body * 2.0, joints_of(body) * 2.0, SEEN_ANKLES) == pytest.approx(0.8)
     low_body, low_plane = standing_body(distance=4.0, camera_height=0.3)
@@ -145,6 +175,7 @@ def test_the_json_form_round_trips_and_refuses_other_shapes() -> None:
 @pytest.mark.parametrize(
     "settings, message",
     [({"history": 0}, "history"), ({"min_scale": 1.2}, "min_scale"), ({"max_scale": 0.9}, "max_scale"),
+     ({"pitch_uncertainty_deg": -1.0}, "pitch_uncertainty_deg"), ({"network_size_uncertainty": 0.0}, "network"),
      ({"min_ankle_confidence": 1.5}, "min_ankle_confidence"), ({"min_camera_height": -1.0}, "min_camera_height")],
 )
 def test_scale_settings_are_checked(settings: dict, message: str) -> None:

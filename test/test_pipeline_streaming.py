@@ -194,7 +194,8 @@ def test_a_known_floor_rescales_people_about_the_camera_until_they_stand_on_it(
     backend = create_backend("torch", checkpoint, max_people=4, device="cpu")
     grounded = StreamingPipeline(backend, external_source_with(people, [*timestamps, 0.12]), crop_spec(checkpoint),
                                  TrackerConfig(min_hits=1, max_age=2), ground=floor,
-                                 ground_config=GroundScaleConfig(history=1, min_ankle_confidence=0.0))
+                                 ground_config=GroundScaleConfig(history=1, min_ankle_confidence=0.0,
+                                                                   pitch_uncertainty_deg=0.0, foot_uncertainty_m=0.0))
     try:
         placed = [grounded.process(image, t, camera) for t in timestamps][-1].people
         unknown_camera = grounded.process(image, 0.12)  # assumed intrinsics: the floor cannot be used

@@ -13,6 +13,16 @@ size and distance change together. The ``s`` that puts the body's lowest vertex
 on the floor is ``camera_height / drop`` where ``drop`` is how far that vertex
 lies below the camera (measured along the floor normal).
 
+How far to trust the floor depends on the geometry. An error of ``delta``
+radians in the camera's pitch tilts the floor, and at a point seen at a
+grazing angle ``theta`` (between its ray and the floor) that shifts the scale
+by about ``delta / tan(theta)``: a 1 degree error is 7 % for a person 5 m from
+a camera 1.2 m up. A few centimetres of error in the predicted feet weigh
+``foot / camera_height``. Each frame's floor scale is therefore fused with the
+network's own size (scale 1) by inverse variance in log space: near people
+seen from above follow the floor, far people on a grazing ray keep more of
+the network's guess.
+
 A single frame's estimate is only as good as the predicted feet, and a
 person's size does not change while the network's guess of it wobbles from
 frame to frame, so :class:`GroundScaler` turns each frame's estimate into the
@@ -20,10 +30,9 @@ person's true skeleton size (frame scale x predicted limb length), keeps each
 track's recent values and scales every frame to their median: a jump or a
 mispredicted foot is an outlier, and the body keeps one size over time. A
 frame contributes only when an ankle is detected (a foot out of frame is
-extrapolated, not seen), and none does when the camera sits near foot level
-(the ratio is then ill-conditioned: centimetres of foot error become tens of
-per cent of size). People who are not on the floor (stairs, feet up on a
-chair) break the assumption; the clamp limits the damage.
+extrapolated, not seen), and none does when the camera sits near foot level.
+People who are not on the floor (stairs, feet up on a chair) break the
+assumption; the clamp limits the damage.
 
 Frames: the camera optical frame (x right, y down, z forward), metres.
 """
@@ -103,13 +112,27 @@ def skeleton_size(joints: np.ndarray) -> float:
     return float(sum(np.linalg.norm(joints[a] - joints[b]) for a, b in BODY_EDGES))
 
 
-def contact_scale(vertices: np.ndarray, plane: GroundPlane) -> float | None:
-    """The factor that scales the placed ``vertices`` (V, 3) about the camera until their lowest point touches
-    the floor; None when no vertex lies below the camera (the floor is not under the body)."""
-    drop = -float(np.min(np.asarray(vertices, dtype=np.float64) @ plane.normal))
+@dataclass(frozen=True)
+class FloorContact:
+    """Where a placed body meets the floor."""
+
+    scale: float
+    """Factor that scales the body about the camera until its lowest point touches the floor."""
+    grazing_angle: float
+    """Radians between the ray to that lowest point and the floor (small: far away, or a low camera)."""
+
+
+def floor_contact(vertices: np.ndarray, plane: GroundPlane) -> FloorContact | None:
+    """The floor contact of placed ``vertices`` (V, 3); None when no vertex lies below the camera (the floor
+    is not under the body)."""
+    vertices = np.asarray(vertices, dtype=np.float64)
+    heights = vertices @ plane.normal
+    lowest = int(np.argmin(heights))
+    drop = -float(heights[lowest])
     if drop <= 0.0:
         return None
-    return plane.camera_height / drop
+    distance = float(np.linalg.norm(vertices[lowest]))
+    return FloorContact(plane.camera_height / drop, float(np.arcsin(min(drop / distance, 1.0))))
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,12 @@ class GroundScaleConfig:
     min_scale: float = 0.6
     max_scale: float = 1.6
     """Estimates outside this range (a person off the floor, a wrong floor) are clamped to it."""
+    pitch_uncertainty_deg: float = 1.0
+    """How well the camera's pitch (the floor's tilt) is known, degrees (one standard deviation)."""
+    foot_uncertainty_m: float = 0.04
+    """How far the predicted lowest point of a standing person may be from the floor, metres."""
+    network_size_uncertainty: float = 0.08
+    """Relative error of the network's own size guess (the model card's size error, as a deviation)."""
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -136,10 +165,25 @@ class GroundScaleConfig:
             raise ValueError(f"min_ankle_confidence must lie in [0, 1], got {self.min_ankle_confidence}")
         if not 0.0 < self.min_scale <= 1.0 <= self.max_scale:
             raise ValueError(f"need 0 < min_scale <= 1 <= max_scale, got {self.min_scale}, {self.max_scale}")
+        if self.pitch_uncertainty_deg < 0.0 or self.foot_uncertainty_m < 0.0:
+            raise ValueError(
+                "pitch_uncertainty_deg and foot_uncertainty_m must be >= 0, got "
+                f"{self.pitch_uncertainty_deg}, {self.foot_uncertainty_m}"
+            )
+        if not self.network_size_uncertainty > 0.0:
+            raise ValueError(f"network_size_uncertainty must be positive, got {self.network_size_uncertainty}")
+
+    def floor_weight(self, contact: FloorContact, camera_height: float) -> float:
+        """Share in [0, 1] of the floor's log-scale against the network's size (inverse-variance weights)."""
+        pitch = np.radians(self.pitch_uncertainty_deg) / np.tan(max(contact.grazing_angle, 1e-6))
+        floor_variance = pitch**2 + (self.foot_uncertainty_m / camera_height) ** 2
+        network_variance = self.network_size_uncertainty**2
+        return float(network_variance / (network_variance + floor_variance))
 
 
 class GroundScaler:
-    """Per-track floor-contact size: the median of each track's recent usable estimates."""
+    """Per-track floor-contact size: the median of each track's recent usable estimates, each the floor's
+    scale fused with the network's size by their uncertainties."""
 
     def __init__(self, plane: GroundPlane, config: GroundScaleConfig = GroundScaleConfig()) -> None:
         self.plane = plane
@@ -178,7 +222,9 @@ class GroundScaler:
             return None
         if float(np.max(np.asarray(keypoints)[list(ANKLES), 2])) < self.config.min_ankle_confidence:
             return None
-        scale = contact_scale(vertices, self.plane)
-        if scale is None:
+        contact = floor_contact(vertices, self.plane)
+        if contact is None:
             return None
+        weight = self.config.floor_weight(contact, self.plane.camera_height)
+        scale = float(np.exp(weight * np.log(contact.scale)))
         return float(np.clip(scale, self.config.min_scale, self.config.max_scale))

@@ -124,6 +124,15 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   minimum=0.1, maximum=1.0),
     ParameterSpec("ground.max_scale", 1.6, "Floor-contact scale factors are clamped to at most this.",
                   minimum=1.0, maximum=10.0),
+    ParameterSpec("ground.pitch_uncertainty_deg", 1.0,
+                  "How well the camera pitch is known (degrees, 1 sigma); far people on grazing rays then keep "
+                  "more of the network's size.", minimum=0.0, maximum=20.0),
+    ParameterSpec("ground.foot_uncertainty_m", 0.04,
+                  "How far a standing person's predicted lowest point may be from the floor (metres, 1 sigma).",
+                  minimum=0.0, maximum=1.0),
+    ParameterSpec("ground.network_size_uncertainty", 0.08,
+                  "Relative error of the network's own size guess (1 sigma), weighed against the floor's.",
+                  minimum=0.001, maximum=1.0),
 )
 
 PARAMETERS_BY_NAME: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}

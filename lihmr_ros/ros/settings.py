@@ -110,6 +110,9 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
             min_ankle_confidence=float(checked["ground.min_ankle_confidence"]),
             min_scale=float(checked["ground.min_scale"]),
             max_scale=float(checked["ground.max_scale"]),
+            pitch_uncertainty_deg=float(checked["ground.pitch_uncertainty_deg"]),
+            foot_uncertainty_m=float(checked["ground.foot_uncertainty_m"]),
+            network_size_uncertainty=float(checked["ground.network_size_uncertainty"]),
         )),
     )
 
