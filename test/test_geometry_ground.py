@@ -152,6 +152,13 @@ def test_estimates_are_clamped_and_low_cameras_are_ignored() -> None:
     assert low.update(1, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) is None
 
 
+def test_scales_held_at_the_clamp_are_flagged() -> None:
+    config = GroundScaleConfig(min_scale=0.6, max_scale=1.6)
+    assert config.at_limit(0.6) and config.at_limit(1.6) and config.at_limit(1.599) and config.at_limit(0.603)
+    assert not config.at_limit(0.62) and not config.at_limit(1.0) and not config.at_limit(1.57)
+    assert not config.at_limit(0.0), "0 means the floor was not used"
+
+
 @pytest.mark.parametrize(
     "normal, height, message",
     [([0.0, -2.0, 0.0], 1.0, "unit vector"), ([0.0, np.nan, 0.0], 1.0, "finite"), ([0.0, -1.0], 1.0, "3 finite"),

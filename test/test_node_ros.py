@@ -321,6 +321,29 @@ def test_compressed_images_with_camera_info_give_metric_meshes(nodes, messi: np.
         probe.close()
 
 
+def test_a_floor_that_contradicts_the_people_is_reported(checkpoint: Path, tmp_path: Path, messi: np.ndarray) -> None:
+    # A floor 15 m below a level camera, fully trusted: the player would have to be ten times their size.
+    wrong_floor = {"ground.camera_height": 15.0, "ground.pitch_uncertainty_deg": 0.0, "ground.foot_uncertainty_m": 0.0}
+    node = NodeProcess([_executable("lihmr_node")], "wrong_floor", tmp_path / "wrong_floor.log",
+                       {"weights": str(checkpoint), "window": WINDOW, "tracker.min_hits": 2, "backend": "torch",
+                        "device": "cpu", "publish_markers": False, "publish_overlay": False, **wrong_floor})
+    probe = Probe("wrong_floor", compressed=False)
+    try:
+        ready = probe.spin_until(lambda: bool(probe.topology), START_DEADLINE_S, node)
+        assert ready, f"node did not come up:\n{node.output()[-3000:]}"
+        with_people = lambda: [m for m in probe.humans if m.humans]  # noqa: E731
+        stream_until(probe, node, lambda stamp: raw_image(messi, stamp), lambda: len(with_people()) >= 2, 7000,
+                     before_each=lambda: probe.camera_info.publish(camera_info_for(548, 342)))
+        assert with_people(), node.output()[-3000:]
+        assert with_people()[-1].humans[0].ground_scale == pytest.approx(1.6, rel=0.01)  # at ground.max_scale
+    finally:
+        probe.close()
+        status = node.stop()
+    assert status == 0, node.output()[-2000:]
+    assert "the floor would rescale people beyond ground.min_scale..ground.max_scale (0.6..1.6" in node.output()
+    assert "check ground.camera_height and ground.camera_pitch_deg" in node.output()
+
+
 @pytest.mark.parametrize(
     ("parameters", "named"),
     [

@@ -173,6 +173,12 @@ class GroundScaleConfig:
         if not self.network_size_uncertainty > 0.0:
             raise ValueError(f"network_size_uncertainty must be positive, got {self.network_size_uncertainty}")
 
+    def at_limit(self, scale: float) -> bool:
+        """Whether an applied ``scale`` sits at the clamp (within 1 %: frames clamped earlier in a track's
+        history come back through its median at nearly the bound): the floor and the body disagree by more
+        than the clamp allows, which on a robot usually means a wrong ``camera_height`` or pitch."""
+        return scale > 0.0 and not self.min_scale * 1.01 < scale < self.max_scale * 0.99
+
     def floor_weight(self, contact: FloorContact, camera_height: float) -> float:
         """Share in [0, 1] of the floor's log-scale against the network's size (inverse-variance weights)."""
         pitch = np.radians(self.pitch_uncertainty_deg) / np.tan(max(contact.grazing_angle, 1e-6))

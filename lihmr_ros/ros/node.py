@@ -33,6 +33,7 @@ from visualization_msgs.msg import MarkerArray
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.imaging import ImageConversionError, compressed_to_rgb, image_to_rgb, rgb_to_image
 from lihmr_ros.msg import HumanMeshArray, MeshTopology
+from lihmr_ros.pipeline.results import FrameResult
 from lihmr_ros.ros.diagnostics import diagnostic_array
 from lihmr_ros.ros.latest_frame import LatestSlot
 from lihmr_ros.ros.markers import clear_all_markers, frame_markers
@@ -189,6 +190,20 @@ class LihmrNode(Node):
                     throttle_duration_sec=WARNING_THROTTLE_S,
                 )
 
+    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> None:
+        """A person held at the floor-scale clamp means the floor and the body disagree far beyond the
+        network's own size error: say so, since a wrong mount silently shrinks or grows everyone."""
+        limits = self.settings.ground_scale
+        clamped = [person for person in result.people if limits.at_limit(person.ground_scale)]
+        if clamped:
+            scales = ", ".join(f"track {p.track_id}: x{p.ground_scale:.2f}" for p in clamped)
+            self.get_logger().warning(
+                f"the floor would rescale people beyond ground.min_scale..ground.max_scale "
+                f"({limits.min_scale}..{limits.max_scale}; {scales}); check ground.camera_height and "
+                "ground.camera_pitch_deg against the camera mount, and that these people stand on that floor",
+                throttle_duration_sec=WARNING_THROTTLE_S,
+            )
+
     def _process(self, received: ReceivedImage) -> None:
         message = received.message
         try:
@@ -202,6 +217,7 @@ class LihmrNode(Node):
             stamp = received.arrival_stamp
         header = Header(stamp=stamp, frame_id=message.header.frame_id or self.settings.frame_id)
         result = self._pipeline.process(image_rgb, stamp_seconds(stamp), self._camera)
+        self._warn_if_the_floor_disagrees(result)
         self._humans.publish(human_mesh_array(result, header, self._body_model))
         if self._publish_markers and self._markers.get_subscription_count() > 0:
             self._markers.publish(frame_markers(header, result, self._preview))
