@@ -6,6 +6,8 @@ import threading
 
 import numpy as np
 import pytest
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticStatus
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
@@ -13,6 +15,7 @@ from lihmr_ros.body import load_template
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.msg import HumanMesh, HumanMeshArray
 from lihmr_ros.pipeline.results import STAGES, FrameResult, PersonResult
+from lihmr_ros.ros.diagnostics import diagnostic_array
 from lihmr_ros.ros.latest_frame import LatestSlot
 from lihmr_ros.ros.markers import frame_markers
 from lihmr_ros.ros.mesh_preview import MeshPreview
@@ -71,7 +74,7 @@ def test_statistics_report_rates_drops_and_stage_latency_per_period() -> None:
     statistics = PipelineStatistics(clock=lambda: now[0])
     for dropped in (False, True, False, False):
         statistics.count_received(dropped_previous=dropped)
-    statistics.count_processed(2, {"infer": 10.0, "total": 30.0}, latency_ms=40.0)
+    statistics.count_processed(2, {"infer": 10.0, "total": 30.0}, latency_ms=40.0, floor_people=2, floor_clamped=1)
     statistics.count_processed(0, {"infer": 20.0, "total": 50.0}, latency_ms=60.0)
     statistics.count_bad_input()
     now[0] = 2.0
@@ -79,9 +82,28 @@ def test_statistics_report_rates_drops_and_stage_latency_per_period() -> None:
     assert (first.input_rate_hz, first.output_rate_hz, first.dropped, first.bad_input) == (2.0, 1.0, 1, 1)
     assert first.stage_mean_ms["infer"] == 15.0 and first.stage_max_ms["total"] == 50.0
     assert (first.latency_mean_ms, first.mean_people) == (50.0, 1.0)
+    assert (first.floor_people, first.floor_clamped) == (2, 1)
     now[0] = 3.0
     second = statistics.snapshot()
     assert (second.input_rate_hz, second.dropped, second.total_received, second.total_dropped) == (0.0, 0, 4, 1)
+    assert (second.floor_people, second.floor_clamped) == (0, 0)
+
+
+def test_diagnostics_warn_when_the_floor_holds_people_at_its_clamp() -> None:
+    now = [0.0]
+    statistics = PipelineStatistics(clock=lambda: now[0])
+    statistics.count_received(dropped_previous=False)
+    statistics.count_processed(1, {"total": 30.0}, latency_ms=40.0, floor_people=1, floor_clamped=0)
+    now[0] = 1.0
+    fine = diagnostic_array(Time(), "/lihmr_node", statistics.snapshot(), "torch", "cpu").status[0]
+    statistics.count_received(dropped_previous=False)
+    statistics.count_processed(1, {"total": 30.0}, latency_ms=40.0, floor_people=1, floor_clamped=1)
+    now[0] = 2.0
+    clamped = diagnostic_array(Time(), "/lihmr_node", statistics.snapshot(), "torch", "cpu").status[0]
+    assert fine.level == DiagnosticStatus.OK
+    assert {v.key: v.value for v in fine.values}["floor_scaled_people"] == "1"
+    assert clamped.level == DiagnosticStatus.WARN and "ground.camera_height" in clamped.message
+    assert {v.key: v.value for v in clamped.values}["floor_clamped_people"] == "1"
 
 
 def test_messages_carry_the_result_and_the_topology_matches(template) -> None:

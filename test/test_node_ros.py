@@ -326,7 +326,8 @@ def test_a_floor_that_contradicts_the_people_is_reported(checkpoint: Path, tmp_p
     wrong_floor = {"ground.camera_height": 15.0, "ground.pitch_uncertainty_deg": 0.0, "ground.foot_uncertainty_m": 0.0}
     node = NodeProcess([_executable("lihmr_node")], "wrong_floor", tmp_path / "wrong_floor.log",
                        {"weights": str(checkpoint), "window": WINDOW, "tracker.min_hits": 2, "backend": "torch",
-                        "device": "cpu", "publish_markers": False, "publish_overlay": False, **wrong_floor})
+                        "device": "cpu", "publish_markers": False, "publish_overlay": False,
+                        "diagnostics_period": 0.5, **wrong_floor})
     probe = Probe("wrong_floor", compressed=False)
     try:
         ready = probe.spin_until(lambda: bool(probe.topology), START_DEADLINE_S, node)
@@ -336,6 +337,11 @@ def test_a_floor_that_contradicts_the_people_is_reported(checkpoint: Path, tmp_p
                      before_each=lambda: probe.camera_info.publish(camera_info_for(548, 342)))
         assert with_people(), node.output()[-3000:]
         assert with_people()[-1].humans[0].ground_scale == pytest.approx(1.6, rel=0.01)  # at ground.max_scale
+        clamped = lambda: [d for d in probe.diagnostics  # noqa: E731
+                           if int({kv.key: kv.value for kv in d.values}["floor_clamped_people"]) > 0]
+        stream_until(probe, node, lambda stamp: raw_image(messi, stamp), lambda: bool(clamped()), 8000,
+                     before_each=lambda: probe.camera_info.publish(camera_info_for(548, 342)))
+        assert clamped() and "ground.camera_height" in clamped()[-1].message
     finally:
         probe.close()
         status = node.stop()

@@ -2,7 +2,7 @@
 
 One status, ``<node's full name>: pipeline`` (unique when several nodes
 share ``/diagnostics``): rates, drops, bad input, per-stage
-latency and the backend, so ``rqt_runtime_monitor`` or a diagnostic
+latency, the backend and how many people the floor sized (or held at its clamp), so ``rqt_runtime_monitor`` or a diagnostic
 aggregator shows why a robot's mesh output is slow or empty.
 """
 
@@ -31,6 +31,11 @@ def _level_and_message(snapshot: StatisticsSnapshot) -> tuple[bytes, str]:
     received = snapshot.input_rate_hz * snapshot.period_s
     if snapshot.dropped > DROP_WARNING_FRACTION * received:
         return DiagnosticStatus.WARN, "input outruns the model: most images are skipped (latency stays bounded)"
+    if snapshot.floor_clamped:
+        return DiagnosticStatus.WARN, (
+            f"the floor holds {snapshot.floor_clamped} people at its scale limit: check ground.camera_height and "
+            "ground.camera_pitch_deg"
+        )
     return DiagnosticStatus.OK, "running"
 
 
@@ -53,6 +58,8 @@ def diagnostic_array(
         "bad_input_frames": str(snapshot.bad_input),
         "failed_frames": str(snapshot.failures),
         "mean_people": f"{snapshot.mean_people:.2f}",
+        "floor_scaled_people": str(snapshot.floor_people),
+        "floor_clamped_people": str(snapshot.floor_clamped),
         "latency_mean_ms": f"{snapshot.latency_mean_ms:.1f}",
         "latency_max_ms": f"{snapshot.latency_max_ms:.1f}",
         "total_received": str(snapshot.total_received),

@@ -190,9 +190,10 @@ class LihmrNode(Node):
                     throttle_duration_sec=WARNING_THROTTLE_S,
                 )
 
-    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> None:
+    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> int:
         """A person held at the floor-scale clamp means the floor and the body disagree far beyond the
-        network's own size error: say so, since a wrong mount silently shrinks or grows everyone."""
+        network's own size error: say so, since a wrong mount silently shrinks or grows everyone.
+        Returns how many people are held there."""
         limits = self.settings.ground_scale
         clamped = [person for person in result.people if limits.at_limit(person.ground_scale)]
         if clamped:
@@ -203,6 +204,7 @@ class LihmrNode(Node):
                 "ground.camera_pitch_deg against the camera mount, and that these people stand on that floor",
                 throttle_duration_sec=WARNING_THROTTLE_S,
             )
+        return len(clamped)
 
     def _process(self, received: ReceivedImage) -> None:
         message = received.message
@@ -217,7 +219,7 @@ class LihmrNode(Node):
             stamp = received.arrival_stamp
         header = Header(stamp=stamp, frame_id=message.header.frame_id or self.settings.frame_id)
         result = self._pipeline.process(image_rgb, stamp_seconds(stamp), self._camera)
-        self._warn_if_the_floor_disagrees(result)
+        floor_clamped = self._warn_if_the_floor_disagrees(result)
         self._humans.publish(human_mesh_array(result, header, self._body_model))
         if self._publish_markers and self._markers.get_subscription_count() > 0:
             self._markers.publish(frame_markers(header, result, self._preview))
@@ -226,5 +228,6 @@ class LihmrNode(Node):
             rgb_to_image(draw_overlay(image_rgb, result, self._preview)).apply_to(overlay)
             self._overlay.publish(overlay)
         latency_ms = 1000.0 * (time.monotonic() - received.arrival_monotonic)
-        self._statistics.count_processed(len(result.people), result.timings_ms, latency_ms)
+        floor_people = sum(person.ground_scale > 0.0 for person in result.people)
+        self._statistics.count_processed(len(result.people), result.timings_ms, latency_ms, floor_people, floor_clamped)
 

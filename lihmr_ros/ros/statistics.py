@@ -25,6 +25,8 @@ class _Period:
     bad_input: int = 0
     failures: int = 0
     people: int = 0
+    floor_people: int = 0
+    floor_clamped: int = 0
     stage_sum_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     stage_max_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     latency_sum_ms: float = 0.0
@@ -42,6 +44,10 @@ class StatisticsSnapshot:
     bad_input: int
     failures: int
     mean_people: float
+    floor_people: int
+    """People (summed over the period's images) whose size and distance the floor set."""
+    floor_clamped: int
+    """Of those, people held at the floor-scale clamp (the floor and the body disagree: check the mount)."""
     stage_mean_ms: dict[str, float]
     stage_max_ms: dict[str, float]
     latency_mean_ms: float
@@ -81,12 +87,19 @@ class PipelineStatistics:
             self._period.failures += 1
             self._totals["failures"] += 1
 
-    def count_processed(self, people: int, timings_ms: dict[str, float], latency_ms: float) -> None:
+    def count_processed(
+        self, people: int, timings_ms: dict[str, float], latency_ms: float, floor_people: int = 0,
+        floor_clamped: int = 0,
+    ) -> None:
+        """One published result: its people, of whom ``floor_people`` were sized by the floor and
+        ``floor_clamped`` held at its clamp, stage times and arrival-to-publish latency."""
         with self._lock:
             period = self._period
             period.processed += 1
             self._totals["processed"] += 1
             period.people += people
+            period.floor_people += floor_people
+            period.floor_clamped += floor_clamped
             for stage in STAGES:
                 value = timings_ms.get(stage, 0.0)
                 period.stage_sum_ms[stage] += value
@@ -110,6 +123,8 @@ class PipelineStatistics:
             bad_input=period.bad_input,
             failures=period.failures,
             mean_people=period.people / processed,
+            floor_people=period.floor_people,
+            floor_clamped=period.floor_clamped,
             stage_mean_ms={stage: total / processed for stage, total in period.stage_sum_ms.items()},
             stage_max_ms=dict(period.stage_max_ms),
             latency_mean_ms=period.latency_sum_ms / processed,
