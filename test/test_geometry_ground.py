@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lihmr_ros.geometry.ground import (
-    ANKLES, BODY_EDGES, FloorContact, GroundPlane, GroundScaleConfig, GroundScaler, floor_contact, skeleton_size,
+    ANKLES, BODY_EDGES, FloorContact, GroundPlane, GroundScaleConfig, GroundScaler, floor_contact,
+    rotation_from_quaternion, skeleton_size,
 )
 from lihmr_ros.synth.camera import Camera, look_rotation
 
@@ -44,6 +45,31 @@ def test_the_camera_pose_convention_matches_the_synthetic_cameras(pitch_deg: flo
     # Points on the world floor (y = 0) have height 0, points 1 m above it have height 1.
     world = np.array([[0.5, 0.0, 4.0], [-2.0, 0.0, 7.0], [1.0, -1.0, 3.0]])
     np.testing.assert_allclose(plane.heights(camera.to_camera(world)), [0.0, 0.0, 1.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("pitch_deg, roll_deg", [(0.0, 0.0), (30.0, 5.0)])
+def test_a_floor_frame_pose_as_tf_gives_it_is_the_same_floor(pitch_deg: float, roll_deg: float) -> None:
+    camera = Camera(np.eye(3), 640, 480, look_rotation(np.radians(pitch_deg), np.radians(roll_deg)),
+                    np.array([0.0, -1.3, 0.0]))
+    # A base_footprint-like frame on the synthetic floor (world y down): x along world x, z up, y = z cross x.
+    world_from_floor = np.stack([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], axis=1)
+    origin = np.array([0.4, 0.0, 2.0])  # anywhere on the floor
+    plane = GroundPlane.from_floor_pose(camera.world_to_camera @ world_from_floor, camera.to_camera(origin))
+    np.testing.assert_allclose(plane.normal, camera.ground_plane().normal, atol=1e-12)
+    assert plane.camera_height == pytest.approx(1.3)
+    with pytest.raises(ValueError, match="must be above it"):
+        GroundPlane.from_floor_pose(camera.world_to_camera @ world_from_floor, camera.to_camera(origin - [0, 2, 0]))
+
+
+def test_quaternions_in_ros_order_become_rotations() -> None:
+    half = np.sqrt(0.5)
+    np.testing.assert_allclose(rotation_from_quaternion(0.0, 0.0, half, half),
+                               [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+    rotation = rotation_from_quaternion(0.3, -0.2, 0.5, 2.0)  # not unit: normalised first
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
+    assert np.linalg.det(rotation) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not a rotation quaternion"):
+        rotation_from_quaternion(0.0, 0.0, 0.0, 0.0)
 
 
 def test_a_camera_pitched_down_sees_up_tilted_towards_itself() -> None:
@@ -87,10 +113,10 @@ def test_the_floor_and_the_network_are_weighed_by_their_uncertainties() -> None:
     grazing = FloorContact(scale=1.44, grazing_angle=np.radians(8.0))
     assert GroundScaleConfig().floor_weight(grazing, 1.2) < GroundScaleConfig().floor_weight(at_45_degrees, 1.2) < 1.0
     body, plane = standing_body(distance=1.2, camera_height=1.2)  # the feet about 45 degrees below the camera
-    scaler = GroundScaler(plane, dataclasses.replace(even, history=1))
+    scaler = GroundScaler(dataclasses.replace(even, history=1))
     shrink = 1.0 / 1.44
     # sqrt(1.44) = 1.2: the body ends about halfway (in log scale) between the network's size and the floor's.
-    assert scaler.update(1, body * shrink, joints_of(body) * shrink, SEEN_ANKLES) == pytest.approx(1.2, rel=0.02)
+    assert scaler.update(1, plane, body * shrink, joints_of(body) * shrink, SEEN_ANKLES) == pytest.approx(1.2, rel=0.02)
 
 
 def test_a_body_entirely_above_the_camera_has_no_floor_contact() -> None:
@@ -108,48 +134,49 @@ def test_skeleton_size_sums_the_limb_and_torso_edges() -> None:
 
 def test_the_scaler_keeps_each_person_at_one_size_whatever_the_network_guesses() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
-    scaler = GroundScaler(plane, dataclasses.replace(EXACT, history=3))
+    scaler = GroundScaler(dataclasses.replace(EXACT, history=3))
     # The network guesses this person 0.8x, 0.65x, 1.1x their size: each frame is restored to the true one.
     for guess in (0.8, 0.65, 1.1):
-        assert scaler.update(1, body * guess, joints_of(body) * guess, SEEN_ANKLES) == pytest.approx(1.0 / guess)
+        assert scaler.update(1, plane, body * guess, joints_of(body) * guess, SEEN_ANKLES) == pytest.approx(1.0 / guess)
 
 
 def test_one_frame_off_the_floor_does_not_move_the_median_of_the_last_frames() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     jumped = body + 0.3 * plane.normal  # 30 cm in the air: its own floor contact would shrink it
-    scaler = GroundScaler(plane, dataclasses.replace(EXACT, history=3))
-    assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
-    assert scaler.update(1, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
-    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(1.0)
+    scaler = GroundScaler(dataclasses.replace(EXACT, history=3))
+    assert scaler.update(1, plane, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
+    assert scaler.update(1, plane, body, joints_of(body), SEEN_ANKLES) == pytest.approx(1.0)
+    assert scaler.update(1, plane, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(1.0)
     # The history holds the last three frames: two more such frames take over.
-    scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES)
-    assert scaler.update(1, jumped, joints_of(jumped), SEEN_ANKLES) == pytest.approx(floor_contact(jumped, plane).scale)
+    scaler.update(1, plane, jumped, joints_of(jumped), SEEN_ANKLES)
+    held = scaler.update(1, plane, jumped, joints_of(jumped), SEEN_ANKLES)
+    assert held == pytest.approx(floor_contact(jumped, plane).scale)
     # Tracks are independent, and a discarded track starts again with no estimate.
-    assert scaler.update(2, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
+    assert scaler.update(2, plane, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     scaler.discard([1])
-    assert scaler.update(1, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
+    assert scaler.update(1, plane, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
 
 
 def test_frames_without_a_seen_ankle_do_not_count() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     jumped = body + 0.3 * plane.normal
-    scaler = GroundScaler(plane, EXACT)
-    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
-    assert scaler.update(7, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
+    scaler = GroundScaler(EXACT)
+    assert scaler.update(7, plane, body * 0.8, joints_of(body) * 0.8, HIDDEN_ANKLES) is None
+    assert scaler.update(7, plane, body * 0.8, joints_of(body) * 0.8, SEEN_ANKLES) == pytest.approx(1.25)
     # Unseen feet: the frame is scaled by the track's size but adds nothing to it.
     for _ in range(5):
-        assert scaler.update(7, jumped, joints_of(jumped), HIDDEN_ANKLES) == pytest.approx(1.0)
+        assert scaler.update(7, plane, jumped, joints_of(jumped), HIDDEN_ANKLES) == pytest.approx(1.0)
 
 
 def test_estimates_are_clamped_and_low_cameras_are_ignored() -> None:
     body, plane = standing_body(distance=4.0, camera_height=1.2)
     config = dataclasses.replace(EXACT, min_scale=0.8, max_scale=1.2)
-    assert GroundScaler(plane, config).update(1, body * 0.5, joints_of(body) * 0.5, SEEN_ANKLES) == pytest.approx(1.2)
-    assert GroundScaler(plane, config).update(1, body * 2.0, joints_of(body) * 2.0, SEEN_ANKLES) == pytest.approx(0.8)
+    assert GroundScaler(config).update(1, plane, body * 0.5, joints_of(body) * 0.5, SEEN_ANKLES) == pytest.approx(1.2)
+    assert GroundScaler(config).update(1, plane, body * 2.0, joints_of(body) * 2.0, SEEN_ANKLES) == pytest.approx(0.8)
     low_body, low_plane = standing_body(distance=4.0, camera_height=0.3)
-    low = GroundScaler(low_plane, GroundScaleConfig(min_camera_height=0.5))
-    assert not low.active
-    assert low.update(1, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) is None
+    low = GroundScaler(GroundScaleConfig(min_camera_height=0.5))
+    assert not low.usable(low_plane) and low.usable(plane)
+    assert low.update(1, low_plane, low_body * 0.8, joints_of(low_body) * 0.8, SEEN_ANKLES) is None
 
 
 def test_scales_held_at_the_clamp_are_flagged() -> None:

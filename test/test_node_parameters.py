@@ -75,6 +75,8 @@ def _with_weights(tmp_path: Path, **overrides) -> dict:
         ({"detection.full_frame_search": False, "detection.hog": False}, "'detection.*'.*no person is ever found"),
         ({"ground.camera_height": 0.3}, "'ground.camera_height': 0.3 m is below ground.min_camera_height"),
         ({"ground.min_scale": 0.05}, "'ground.min_scale': must be >= 0.1"),
+        ({"ground.frame": "base_footprint", "ground.camera_height": 1.2},
+         "'ground.frame': it and ground.camera_height"),
     ],
 )
 def test_invalid_values_name_the_parameter(tmp_path: Path, overrides: dict, message: str) -> None:
@@ -106,6 +108,8 @@ def test_the_camera_mount_becomes_the_floor_plane(tmp_path: Path) -> None:
     assert settings.ground is not None and settings.ground.camera_height == pytest.approx(1.2)
     assert settings.ground.normal == pytest.approx([0.0, 0.0, -1.0])  # looking straight down
     assert settings.ground_scale.history == 5
+    moving = settings_from_values(_with_weights(tmp_path, **{"ground.frame": " base_footprint "}))
+    assert moving.ground is None and moving.ground_frame == "base_footprint"  # looked up per image instead
 
 
 def test_every_numeric_parameter_has_a_range_and_every_default_is_valid() -> None:

@@ -350,6 +350,26 @@ def test_a_floor_that_contradicts_the_people_is_reported(checkpoint: Path, tmp_p
     assert "check ground.camera_height and ground.camera_pitch_deg" in node.output()
 
 
+def _tf2_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tf2_ros") is not None
+
+
+@pytest.mark.skipif(_tf2_importable(), reason="tf2_ros is installed: the floor comes from TF, nothing to refuse")
+def test_the_floor_from_tf_without_tf2_stops_start_up_naming_the_static_mount(checkpoint: Path, tmp_path: Path) -> None:
+    node = NodeProcess([_executable("lihmr_node")], "no_tf", tmp_path / "no_tf.log",
+                       {"weights": str(checkpoint), "window": WINDOW, "ground.frame": "base_footprint"})
+    try:
+        status = node.process.wait(timeout=120)
+    finally:
+        node.stop()
+    assert status != 0
+    output = node.output()
+    assert "invalid parameter 'ground.frame'" in output and "needs tf2_ros" in output, output[-2000:]
+    assert "ground.camera_height" in output, "the message must name the static alternative"
+
+
 @pytest.mark.parametrize(
     ("parameters", "named"),
     [
@@ -357,6 +377,7 @@ def test_a_floor_that_contradicts_the_people_is_reported(checkpoint: Path, tmp_p
         ({"image_transport": "mjpeg"}, "image_transport"),
         ({"weights": "/nonexistent/lihmr.safetensors"}, "weights"),
         ({"window": WINDOW + 1}, "window"),
+        ({"ground.frame": "base_footprint", "ground.camera_height": 1.2}, "ground.frame"),
     ],
 )
 def test_invalid_parameters_stop_start_up_with_the_parameter_named(

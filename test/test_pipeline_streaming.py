@@ -192,16 +192,20 @@ def test_a_known_floor_rescales_people_about_the_camera_until_they_stand_on_it(
     level = GroundPlane.from_camera_pose(1.0, 0.0)
     floor = GroundPlane(level.normal, 1.25 * float(-np.min(free[0].vertices @ level.normal)))
     backend = create_backend("torch", checkpoint, max_people=4, device="cpu")
-    grounded = StreamingPipeline(backend, external_source_with(people, [*timestamps, 0.12]), crop_spec(checkpoint),
+    source = external_source_with(people, [*timestamps, 0.12, 0.16, 0.2])
+    grounded = StreamingPipeline(backend, source, crop_spec(checkpoint),
                                  TrackerConfig(min_hits=1, max_age=2), ground=floor,
                                  ground_config=GroundScaleConfig(history=1, min_ankle_confidence=0.0,
                                                                    pitch_uncertainty_deg=0.0, foot_uncertainty_m=0.0))
     try:
         placed = [grounded.process(image, t, camera) for t in timestamps][-1].people
         unknown_camera = grounded.process(image, 0.12)  # assumed intrinsics: the floor cannot be used
+        grounded.ground = None  # the floor can change between frames (TF): none for this one ...
+        no_floor = grounded.process(image, 0.16, camera)
+        grounded.ground = floor  # ... and back: each track's size history was kept
+        again = grounded.process(image, 0.2, camera)
     finally:
         grounded.close()
-    assert grounded.ground is floor
     first = placed[0]
     assert first.ground_scale == pytest.approx(1.25, rel=1e-4)
     assert floor.heights(first.vertices).min() == pytest.approx(0.0, abs=1e-4)
@@ -209,3 +213,5 @@ def test_a_known_floor_rescales_people_about_the_camera_until_they_stand_on_it(
     np.testing.assert_allclose(camera.project(first.joints3d.astype(np.float64)),
                                camera.project(free[0].joints3d.astype(np.float64)), atol=1e-2)
     assert len(unknown_camera.people) == 2 and all(person.ground_scale == 0.0 for person in unknown_camera.people)
+    assert len(no_floor.people) == 2 and all(person.ground_scale == 0.0 for person in no_floor.people)
+    assert again.people[0].ground_scale == pytest.approx(1.25, rel=0.02)

@@ -90,6 +90,26 @@ class GroundPlane:
         )
         return cls(rolled, height_m)
 
+    @classmethod
+    def from_floor_pose(cls, rotation: np.ndarray, translation: np.ndarray) -> "GroundPlane":
+        """The floor of a frame whose z axis points up and whose z = 0 plane is the floor (a robot's
+        ``base_footprint``), given that frame's pose in the camera optical frame (as a TF lookup of the floor
+        frame into the camera frame returns it): ``rotation`` (3, 3) and ``translation`` (3,)."""
+        rotation = np.asarray(rotation, dtype=np.float64)
+        translation = np.asarray(translation, dtype=np.float64).reshape(-1)
+        if rotation.shape != (3, 3) or translation.shape != (3,):
+            raise ValueError(
+                f"need a (3, 3) rotation and a (3,) translation, got {rotation.shape}, {translation.shape}"
+            )
+        normal = rotation[:, 2]
+        height = -float(normal @ translation)
+        if not height > 0.0:
+            raise ValueError(
+                f"the camera is {height:.3f} m above that floor frame: it must be above it (wrong frame, or the "
+                "frame's z axis does not point up)"
+            )
+        return cls(normal, height)
+
     def heights(self, points: np.ndarray) -> np.ndarray:
         """Signed heights above the floor of (..., 3) camera-frame points, metres."""
         return np.asarray(points, dtype=np.float64) @ self.normal + self.camera_height
@@ -104,6 +124,20 @@ class GroundPlane:
         if not isinstance(value, dict) or set(value) != {"normal", "camera_height"}:
             raise ValueError(f'"ground" must be {{"normal": [x, y, z], "camera_height": metres}}, got {value!r}')
         return cls(np.asarray(value["normal"], dtype=np.float64), float(value["camera_height"]))
+
+
+def rotation_from_quaternion(x: float, y: float, z: float, w: float) -> np.ndarray:
+    """(3, 3) rotation of a unit quaternion in ROS order (x, y, z, w); normalised first, as TF's are not exact."""
+    q = np.array([x, y, z, w], dtype=np.float64)
+    length = float(np.linalg.norm(q))
+    if not np.isfinite(length) or length < 1e-9:
+        raise ValueError(f"not a rotation quaternion: {q.tolist()}")
+    x, y, z, w = q / length
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
 
 
 def skeleton_size(joints: np.ndarray) -> float:
@@ -189,28 +223,27 @@ class GroundScaleConfig:
 
 class GroundScaler:
     """Per-track floor-contact size: the median of each track's recent usable estimates, each the floor's
-    scale fused with the network's size by their uncertainties."""
+    scale fused with the network's size by their uncertainties. The floor is given per frame (a camera on a
+    moving head sees it move); the implied sizes are metres and stay valid across such moves."""
 
-    def __init__(self, plane: GroundPlane, config: GroundScaleConfig = GroundScaleConfig()) -> None:
-        self.plane = plane
+    def __init__(self, config: GroundScaleConfig = GroundScaleConfig()) -> None:
         self.config = config
         self._sizes: dict[int, deque[float]] = {}
         """Per track: the true skeleton sizes (metres) its recent usable frames imply."""
 
-    @property
-    def active(self) -> bool:
+    def usable(self, plane: GroundPlane) -> bool:
         """False when the camera sits too low for the floor to set sizes (see ``min_camera_height``)."""
-        return self.plane.camera_height >= self.config.min_camera_height
+        return plane.camera_height >= self.config.min_camera_height
 
     def update(
-        self, track_id: int, vertices: np.ndarray, joints: np.ndarray, keypoints: np.ndarray
+        self, track_id: int, plane: GroundPlane, vertices: np.ndarray, joints: np.ndarray, keypoints: np.ndarray
     ) -> float | None:
-        """Add this frame's estimate of ``track_id`` (placed ``vertices`` (V, 3) and ``joints`` (17, 3), its
-        (17, 3) keypoints with confidence) when usable, and return the factor to scale this frame's body by
-        (None while the track has no estimate: keep the network's size)."""
+        """Add this frame's estimate of ``track_id`` on ``plane`` (placed ``vertices`` (V, 3) and ``joints``
+        (17, 3), its (17, 3) keypoints with confidence) when usable, and return the factor to scale this
+        frame's body by (None while the track has no estimate: keep the network's size)."""
         history = self._sizes.setdefault(track_id, deque(maxlen=self.config.history))
         size = skeleton_size(joints)
-        estimate = self._frame_estimate(vertices, keypoints)
+        estimate = self._frame_estimate(plane, vertices, keypoints)
         if estimate is not None:
             history.append(estimate * size)
         if not history or size <= 0.0:
@@ -223,14 +256,14 @@ class GroundScaler:
         for track_id in track_ids:
             self._sizes.pop(track_id, None)
 
-    def _frame_estimate(self, vertices: np.ndarray, keypoints: np.ndarray) -> float | None:
-        if not self.active:
+    def _frame_estimate(self, plane: GroundPlane, vertices: np.ndarray, keypoints: np.ndarray) -> float | None:
+        if not self.usable(plane):
             return None
         if float(np.max(np.asarray(keypoints)[list(ANKLES), 2])) < self.config.min_ankle_confidence:
             return None
-        contact = floor_contact(vertices, self.plane)
+        contact = floor_contact(vertices, plane)
         if contact is None:
             return None
-        weight = self.config.floor_weight(contact, self.plane.camera_height)
+        weight = self.config.floor_weight(contact, plane.camera_height)
         scale = float(np.exp(weight * np.log(contact.scale)))
         return float(np.clip(scale, self.config.min_scale, self.config.max_scale))

@@ -93,7 +93,10 @@ class StreamingPipeline:
         self.placement_config = placement_config
         self._tracker = PersonTracker(tracker_config)
         self._windows: TrackWindows[WindowEntry] = TrackWindows(backend.window)
-        self._ground = GroundScaler(ground, ground_config) if ground is not None else None
+        self.ground = ground
+        """The floor people are scaled onto (None: the network's sizes); may be replaced between frames,
+        e.g. from TF when the camera moves."""
+        self._ground_scaler = GroundScaler(ground_config)
         self._frame_size: tuple[int, int] | None = None
 
     @property
@@ -180,16 +183,10 @@ class StreamingPipeline:
         self._frame_size = None
         return ended
 
-    @property
-    def ground(self) -> GroundPlane | None:
-        """The floor people are scaled onto, or None."""
-        return self._ground.plane if self._ground is not None else None
-
     def _forget(self, track_ids: list[int]) -> None:
         """Drop the per-track state (windows, floor-scale history) of tracks that ended."""
         self._windows.discard(track_ids)
-        if self._ground is not None:
-            self._ground.discard(track_ids)
+        self._ground_scaler.discard(track_ids)
 
     def close(self) -> None:
         """Release the keypoint source and the backend."""
@@ -223,8 +220,8 @@ class StreamingPipeline:
         joints3d = relative_joints + translation
         vertices = output.vertices[index].astype(np.float64) + translation
         scale = None
-        if self._ground is not None and not camera.is_assumed:
-            scale = self._ground.update(tracked.track_id, vertices, joints3d, person.keypoints)
+        if self.ground is not None and not camera.is_assumed:
+            scale = self._ground_scaler.update(tracked.track_id, self.ground, vertices, joints3d, person.keypoints)
         if scale is not None:
             # Scaling about the camera centre keeps every point on its ray: the 2D fit is unchanged.
             joints3d, vertices = joints3d * scale, vertices * scale

@@ -1,9 +1,10 @@
 """``diagnostic_msgs/DiagnosticArray`` from the node's statistics.
 
 One status, ``<node's full name>: pipeline`` (unique when several nodes
-share ``/diagnostics``): rates, drops, bad input, per-stage
-latency, the backend and how many people the floor sized (or held at its clamp), so ``rqt_runtime_monitor`` or a diagnostic
-aggregator shows why a robot's mesh output is slow or empty.
+share ``/diagnostics``): rates, drops, bad input, per-stage latency, the
+backend and how many people the floor sized (or held at its clamp), so
+``rqt_runtime_monitor`` or a diagnostic aggregator shows why a robot's mesh
+output is slow, empty or wrongly sized.
 """
 
 from __future__ import annotations

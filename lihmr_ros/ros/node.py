@@ -30,11 +30,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from lihmr_ros.geometry.ground import GroundPlane
 from lihmr_ros.geometry.intrinsics import CameraIntrinsics
 from lihmr_ros.imaging import ImageConversionError, compressed_to_rgb, image_to_rgb, rgb_to_image
 from lihmr_ros.msg import HumanMeshArray, MeshTopology
 from lihmr_ros.pipeline.results import FrameResult
 from lihmr_ros.ros.diagnostics import diagnostic_array
+from lihmr_ros.ros.floor_from_tf import FloorFromTf
 from lihmr_ros.ros.latest_frame import LatestSlot
 from lihmr_ros.ros.markers import clear_all_markers, frame_markers
 from lihmr_ros.ros.mesh_preview import MeshPreview
@@ -76,6 +78,8 @@ class LihmrNode(Node):
         """Raises :class:`~lihmr_ros.ros.settings.SettingsError` when a parameter cannot work."""
         super().__init__(NODE_NAME, **node_options)
         self.settings = read_settings(self)
+        # Before the (slow) pipeline, so a missing tf2_ros stops start-up at once.
+        self._floor_tf = FloorFromTf(self, self.settings.ground_frame) if self.settings.ground_frame else None
         loaded = load_pipeline(self.settings, self.get_logger())
         self._pipeline = loaded.pipeline
         self._external_source = loaded.external_source
@@ -110,10 +114,12 @@ class LihmrNode(Node):
         self._worker.start()
         backend = self._pipeline.backend
         floor = self.settings.ground
-        sizes = (
-            f"sizes from the floor {floor.camera_height:.2f} m below the camera (needs camera_info)"
-            if floor is not None else "sizes from the network (ground.camera_height is 0)"
-        )
+        if floor is not None:
+            sizes = f"sizes from the floor {floor.camera_height:.2f} m below the camera (needs camera_info)"
+        elif self._floor_tf is not None:
+            sizes = f"sizes from the floor frame '{self._floor_tf.floor_frame}' in TF (needs camera_info)"
+        else:
+            sizes = "sizes from the network (ground.camera_height is 0, ground.frame empty)"
         self.get_logger().info(
             f"ready: backend {backend.name} ({backend.description}), window {self._pipeline.window}, "
             f"up to {self.settings.max_people} people, keypoints from {self.settings.keypoint_source}, "
@@ -190,6 +196,17 @@ class LihmrNode(Node):
                     throttle_duration_sec=WARNING_THROTTLE_S,
                 )
 
+    def _floor_at(self, header: Header) -> GroundPlane | None:
+        """The floor from TF for this image, or None (the network's sizes) with a rate-limited warning."""
+        assert self._floor_tf is not None
+        try:
+            return self._floor_tf.floor_at(header.frame_id, header.stamp)
+        except (LookupError, ValueError) as error:
+            self.get_logger().warning(
+                f"no floor for this image, sizes from the network: {error}", throttle_duration_sec=WARNING_THROTTLE_S
+            )
+            return None
+
     def _warn_if_the_floor_disagrees(self, result: FrameResult) -> int:
         """A person held at the floor-scale clamp means the floor and the body disagree far beyond the
         network's own size error: say so, since a wrong mount silently shrinks or grows everyone.
@@ -218,6 +235,8 @@ class LihmrNode(Node):
         if stamp.sec == 0 and stamp.nanosec == 0:  # unstamped driver: the arrival time is the best we have
             stamp = received.arrival_stamp
         header = Header(stamp=stamp, frame_id=message.header.frame_id or self.settings.frame_id)
+        if self._floor_tf is not None:
+            self._pipeline.ground = self._floor_at(header)
         result = self._pipeline.process(image_rgb, stamp_seconds(stamp), self._camera)
         floor_clamped = self._warn_if_the_floor_disagrees(result)
         self._humans.publish(human_mesh_array(result, header, self._body_model))

@@ -103,6 +103,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   minimum=0.01, maximum=1.0),
     ParameterSpec("tracker.max_centre_distance", 0.5,
                   "Fallback matching: box centres closer than this x body height match.", minimum=0.0, maximum=10.0),
+    ParameterSpec("ground.frame", "",
+                  "Floor frame (z up, floor at z = 0, e.g. base_footprint) looked up in TF at each image's stamp "
+                  "for a camera that moves; needs tf2_ros. Empty: the static ground.camera_* mount, or no floor."),
     ParameterSpec("ground.camera_height", 0.0,
                   "Metres from the floor up to the camera; > 0 scales each person until their feet stand on the "
                   "floor (size and distance from the mount, not the network's guess). 0 = off.",

@@ -47,6 +47,8 @@ class NodeSettings:
     tracker: TrackerConfig
     ground: GroundPlane | None
     """The floor in the camera frame (from ``ground.camera_*``), None when ``ground.camera_height`` is 0."""
+    ground_frame: str
+    """Floor frame to look up in TF per image (``ground.frame``); empty when the floor is static or off."""
     ground_scale: GroundScaleConfig
 
 
@@ -104,6 +106,7 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
             max_centre_distance=float(checked["tracker.max_centre_distance"]),
         )),
         ground=_ground_plane(checked),
+        ground_frame=str(checked["ground.frame"]).strip(),
         ground_scale=_build("ground", lambda: GroundScaleConfig(
             history=int(checked["ground.history"]),
             min_camera_height=float(checked["ground.min_camera_height"]),
@@ -120,6 +123,11 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
 def _ground_plane(checked: Mapping[str, ParameterValue]) -> GroundPlane | None:
     """The configured floor, or None when it is off; a camera too low to use it is an error, not a no-op."""
     height = float(checked["ground.camera_height"])
+    if height > 0.0 and str(checked["ground.frame"]).strip():
+        raise SettingsError(
+            "invalid parameter 'ground.frame': it and ground.camera_height both give the floor; keep "
+            "ground.frame for a camera that moves (TF) or ground.camera_height for a fixed mount, not both"
+        )
     if height == 0.0:
         return None
     lowest = float(checked["ground.min_camera_height"])
