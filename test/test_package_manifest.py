@@ -43,7 +43,7 @@ def test_package_xml_lists_runtime_dependencies(package) -> None:
     build_deps = {dep.name for dep in package.build_depends}
     required = {
         "rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "visualization_msgs", "diagnostic_msgs",
-        "builtin_interfaces", "launch_ros", "rosidl_default_runtime", "python3-numpy", "python3-opencv",
+        "builtin_interfaces", "launch_ros", "rosidl_default_runtime", "python3-numpy", "python3-opencv", "tf2_ros",
     }
     assert required <= exec_deps
     assert {"std_msgs", "geometry_msgs", "builtin_interfaces"} <= build_deps
