@@ -9,9 +9,9 @@ import pytest
 
 from lihmr_ros.geometry.ground import (
     ANKLES, BODY_EDGES, FloorContact, GroundPlane, GroundScaleConfig, GroundScaler, floor_contact,
-    rotation_from_quaternion, skeleton_size,
+    look_rotation, rotation_from_quaternion, skeleton_size,
 )
-from lihmr_ros.synth.camera import Camera, look_rotation
+from lihmr_ros.synth.camera import Camera
 
 SEEN_ANKLES = np.zeros((17, 3))
 SEEN_ANKLES[list(ANKLES), 2] = 0.9

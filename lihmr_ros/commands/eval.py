@@ -78,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
         factory.close()
     metrics = report.metrics
     if args.report is not None:
-        floors = 0 if args.no_ground else sum(sequence.ground is not None for sequence in sequences)
-        _write_report(args.report, report, weights, args.data, floors)
+        _write_report(args.report, report, weights, args.data)
     if args.json:
         print(json.dumps({key: _json_number(metrics[key]) for key in JSON_KEYS}))
         return 0
@@ -97,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path, floors: int) -> None:
+def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path) -> None:
     """Save what `lihmr compare` pairs: the pooled metrics and every sequence's own, and on how many
     sequences people were scaled onto the floor (sizes from the camera mount rather than the network)."""
     document = {
         "weights": str(weights),
         "data": str(Path(data).resolve()),
-        "sequences_on_floor": floors,
+        "sequences_on_floor": report.sequences_on_floor,
         "overall": {key: _json_number(value) for key, value in report.metrics.items()},
         "per_sequence": {
             name: {key: _json_number(value) for key, value in metrics.items()}

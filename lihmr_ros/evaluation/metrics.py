@@ -35,18 +35,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LEFT_HIP, RIGHT_HIP = 11, 12
+from lihmr_ros.body.coco import mid_hip
+
 METRES_TO_MM = 1000.0
-
-
-def _mid_hip(joints: np.ndarray) -> np.ndarray:
-    """(..., 3) mid-hip points of (..., 17, 3) joints."""
-    return 0.5 * (joints[..., LEFT_HIP, :] + joints[..., RIGHT_HIP, :])
 
 
 def root_aligned(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
     """``points`` (..., N, 3) moved so that the mid-hip of ``joints`` (..., 17, 3) is at the origin."""
-    return points - _mid_hip(joints)[..., None, :]
+    return points - mid_hip(joints)[..., None, :]
 
 
 @dataclass(frozen=True)
@@ -192,7 +188,7 @@ class MetricAccumulator:
         self._orientation_errors.append(fit.rotation_degrees())
         self._size_ratios.append(1.0 / np.maximum(fit.scale, 1e-12))
         self._root_errors.append(
-            point_errors_mm(_mid_hip(predicted_joints[usable]), _mid_hip(target_joints[usable]))
+            point_errors_mm(mid_hip(predicted_joints[usable]), mid_hip(target_joints[usable]))
         )
         self._accel_errors.append(acceleration_errors_mm(predicted_joints, target_joints, usable))
         if predicted_vertices is not None and target_vertices is not None:

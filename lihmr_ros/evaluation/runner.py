@@ -115,6 +115,8 @@ class EvalReport:
     metrics: dict[str, float | int]
     per_sequence: dict[str, dict[str, float | int]]
     milliseconds_per_frame: float
+    sequences_on_floor: int
+    """Sequences whose people were scaled onto the floor of their ``camera.json``."""
 
 
 class PipelineFactory:
@@ -167,9 +169,11 @@ def evaluate(
     of ``camera.json`` (sizes and distances from the network alone)."""
     overall = MetricAccumulator()
     per_sequence: dict[str, dict[str, float | int]] = {}
-    total_ms, total_frames = 0.0, 0
+    total_ms, total_frames, on_floor = 0.0, 0, 0
     for sequence in sequences:
-        prediction = run_sequence(factory.fresh(sequence.ground if use_ground else None), sequence)
+        ground = sequence.ground if use_ground else None
+        on_floor += ground is not None
+        prediction = run_sequence(factory.fresh(ground), sequence)
         single = MetricAccumulator()
         for accumulator in (overall, single):
             accumulator.add_sequence(
@@ -184,4 +188,4 @@ def evaluate(
             f"MPJPE {summary['mpjpe']:.1f} PA-MPJPE {summary['pa_mpjpe']:.1f} mm, "
             f"{prediction.milliseconds_per_frame:.1f} ms/frame"
         )
-    return EvalReport(overall.summary(), per_sequence, total_ms / max(total_frames, 1))
+    return EvalReport(overall.summary(), per_sequence, total_ms / max(total_frames, 1), on_floor)

@@ -50,9 +50,22 @@ from lihmr_ros.body.coco import COCO17_SKELETON
 BODY_EDGES: tuple[tuple[int, int], ...] = COCO17_SKELETON[:12]
 """Limb and torso edges of the COCO skeleton (the face edges are short and noisy): their summed length
 is the pose-independent body size the scaler keeps constant per track."""
+_EDGE_STARTS, _EDGE_ENDS = (list(ends) for ends in zip(*BODY_EDGES))
 
 ANKLES: tuple[int, int] = (15, 16)
 """COCO-17 indices of the left and right ankle."""
+
+LEVEL_UP = np.array([0.0, -1.0, 0.0])
+"""Up in the optical frame of a level camera (y points down); also the up of a y-down world."""
+
+
+def look_rotation(pitch: float, roll: float) -> np.ndarray:
+    """World-to-camera rotation of a camera facing +z, pitched down by ``pitch`` and rolled by ``roll`` (radians)."""
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    pitch_rows = np.array([[1.0, 0.0, 0.0], [0.0, cp, -sp], [0.0, sp, cp]])
+    cr, sr = np.cos(roll), np.sin(roll)
+    roll_rows = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
+    return roll_rows @ pitch_rows
 
 
 @dataclass(frozen=True)
@@ -80,15 +93,7 @@ class GroundPlane:
     def from_camera_pose(cls, height_m: float, pitch_deg: float, roll_deg: float = 0.0) -> "GroundPlane":
         """The floor under a camera ``height_m`` above it, pitched down by ``pitch_deg`` (negative: up)
         and rolled by ``roll_deg`` about its optical axis (positive: upright people lean right in the image)."""
-        pitch, roll = np.radians(pitch_deg), np.radians(roll_deg)
-        # A level camera sees "up" as -y; pitching down tips it towards -z, rolling turns it in the image plane.
-        level_up = np.array([0.0, -np.cos(pitch), -np.sin(pitch)])
-        cos_roll, sin_roll = np.cos(roll), np.sin(roll)
-        rolled = np.array(
-            [cos_roll * level_up[0] - sin_roll * level_up[1], sin_roll * level_up[0] + cos_roll * level_up[1],
-             level_up[2]]
-        )
-        return cls(rolled, height_m)
+        return cls(look_rotation(np.radians(pitch_deg), np.radians(roll_deg)) @ LEVEL_UP, height_m)
 
     @classmethod
     def from_floor_pose(cls, rotation: np.ndarray, translation: np.ndarray) -> "GroundPlane":
@@ -143,7 +148,7 @@ def rotation_from_quaternion(x: float, y: float, z: float, w: float) -> np.ndarr
 def skeleton_size(joints: np.ndarray) -> float:
     """Summed length of the :data:`BODY_EDGES` of (17, 3) joints, metres."""
     joints = np.asarray(joints, dtype=np.float64)
-    return float(sum(np.linalg.norm(joints[a] - joints[b]) for a, b in BODY_EDGES))
+    return float(np.linalg.norm(joints[_EDGE_STARTS] - joints[_EDGE_ENDS], axis=1).sum())
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
     device = str(checked["device"]).strip()
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         raise SettingsError(f"invalid parameter 'device': must be auto, cpu, cuda or cuda:N, got {device!r}")
+    ground_frame = str(checked["ground.frame"]).strip()
     return NodeSettings(
         backend=str(checked["backend"]),
         weights=weights,
@@ -105,8 +106,8 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
             max_cost=float(checked["tracker.max_cost"]),
             max_centre_distance=float(checked["tracker.max_centre_distance"]),
         )),
-        ground=_ground_plane(checked),
-        ground_frame=str(checked["ground.frame"]).strip(),
+        ground=_ground_plane(checked, ground_frame),
+        ground_frame=ground_frame,
         ground_scale=_build("ground", lambda: GroundScaleConfig(
             history=int(checked["ground.history"]),
             min_camera_height=float(checked["ground.min_camera_height"]),
@@ -120,10 +121,11 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
     )
 
 
-def _ground_plane(checked: Mapping[str, ParameterValue]) -> GroundPlane | None:
-    """The configured floor, or None when it is off; a camera too low to use it is an error, not a no-op."""
+def _ground_plane(checked: Mapping[str, ParameterValue], ground_frame: str) -> GroundPlane | None:
+    """The configured static floor, or None when it is off or comes from TF (``ground_frame``); a camera too
+    low to use it is an error, not a no-op."""
     height = float(checked["ground.camera_height"])
-    if height > 0.0 and str(checked["ground.frame"]).strip():
+    if height > 0.0 and ground_frame:
         raise SettingsError(
             "invalid parameter 'ground.frame': it and ground.camera_height both give the floor; keep "
             "ground.frame for a camera that moves (TF) or ground.camera_height for a fixed mount, not both"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lihmr_ros.geometry.ground import GroundPlane
+from lihmr_ros.geometry.ground import LEVEL_UP, GroundPlane, look_rotation
 from lihmr_ros.synth.config import CameraSettings
 
 
@@ -39,7 +39,7 @@ class Camera:
 
     def ground_plane(self) -> GroundPlane:
         """The floor (world y = 0, y down) in this camera's frame, as a robot would know it from its mount."""
-        return GroundPlane(self.world_to_camera @ np.array([0.0, -1.0, 0.0]), float(-self.position[1]))
+        return GroundPlane(self.world_to_camera @ LEVEL_UP, float(-self.position[1]))
 
     @property
     def horizontal_fov_deg(self) -> float:
@@ -68,15 +68,6 @@ def intrinsics_from_fov(width: int, height: int, horizontal_fov_deg: float, prin
             [0.0, 0.0, 1.0],
         ]
     )
-
-
-def look_rotation(pitch: float, roll: float) -> np.ndarray:
-    """World-to-camera rotation of a camera facing +z, pitched down by ``pitch`` and rolled by ``roll`` (radians)."""
-    cp, sp = np.cos(pitch), np.sin(pitch)
-    pitch_rows = np.array([[1.0, 0.0, 0.0], [0.0, cp, -sp], [0.0, sp, cp]])
-    cr, sr = np.cos(roll), np.sin(roll)
-    roll_rows = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
-    return roll_rows @ pitch_rows
 
 
 @dataclass(frozen=True)
