@@ -68,16 +68,21 @@ def test_an_unknown_key_in_a_base_is_still_an_error(tmp_path: Path) -> None:
         TrainConfig.from_yaml(child)
 
 
-def test_shipped_training_phases_each_continue_the_one_before() -> None:
-    """Every phase recipe resolves, starts from its predecessor's best weights and writes its own run."""
+def test_shipped_training_phases_each_continue_an_earlier_one() -> None:
+    """Every phase recipe resolves, starts from weights an earlier phase wrote (or the shipped file, which is
+    one of them) and writes its own run; phases 3-11 each continue the one just before."""
     phases = sorted(CONFIG.glob("train_phase*.yaml"), key=lambda path: int(path.stem.removeprefix("train_phase")))
     assert len(phases) >= 7
-    previous_out = TrainConfig.from_yaml(CONFIG / "train_continue.yaml").out
+    earlier_outs = [TrainConfig.from_yaml(CONFIG / "train_continue.yaml").out]
     for path in phases:
         config = TrainConfig.from_yaml(path)
-        assert config.init_weights == f"{previous_out}/best.safetensors", path.name
-        assert config.out != previous_out, path.name
-        previous_out = config.out
+        started_from = {f"{out}/{name}.safetensors" for out in earlier_outs for name in ("best", "last")}
+        started_from.add("lihmr_ros/weights/lihmr_default.safetensors")
+        assert config.init_weights in started_from, path.name
+        if int(path.stem.removeprefix("train_phase")) <= 11:
+            assert config.init_weights == f"{earlier_outs[-1]}/best.safetensors", path.name
+        assert config.out not in earlier_outs, path.name
+        earlier_outs.append(config.out)
 
 
 def test_synth_settings_extend_like_training_recipes(tmp_path: Path) -> None:

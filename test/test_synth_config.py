@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from lihmr_ros.synth.shards import sequence_seed
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
 WIDE = SHIPPED.with_name("synth_wide.yaml")
 YOUNG = SHIPPED.with_name("synth_young.yaml")
+WIDE_NOISE = SHIPPED.with_name("synth_wide_noise.yaml")
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -64,6 +66,14 @@ def test_young_training_data_is_the_wide_data_with_children_and_teenagers_only()
     assert low == wide.body.age_range_years[0] and high < 18.0
     assert young.motion == wide.motion and young.camera == wide.camera and young.scene == wide.scene
     assert young.body.weight_shift == wide.body.weight_shift
+
+
+def test_wide_noise_data_is_the_wide_data_with_noise_model_keypoints_only() -> None:
+    """The GPU machine's data (no MediaPipe there): nothing but the keypoint source differs, in either split."""
+    for split in ("train", "test"):
+        noise, wide = load_config(WIDE_NOISE, split), load_config(WIDE, split)
+        assert noise.keypoints.source == "noise" and wide.keypoints.source == "mediapipe"
+        assert noise == dataclasses.replace(wide, keypoints=dataclasses.replace(wide.keypoints, source="noise"))
 
 
 def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
