@@ -20,8 +20,9 @@
 #   scripts/gpu_phase12.sh train STEPS      the phase-12 training with STEPS steps, in the background
 #   scripts/gpu_phase12.sh collect DIR      copy the run's weights and logs and the data manifests to DIR
 # The work folder is /root/lihmr_gpu (LIHMR_GPU_WORK overrides); background stages log there. What the
-# twelfth session ran: setup; synth 330 in the background while smoke ran; synth 240 (resumed, with one
-# thread per worker); train 8000; collect.
+# twelfth session ran: setup; synth 330 in the background while smoke ran; synth 240 (resumed, with
+# OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 set by hand, which lihmr synth now does); train 8000;
+# collect.
 set -euo pipefail
 
 stage="${1:?usage: scripts/gpu_phase12.sh prepare|setup|smoke|synth SECONDS|train STEPS|collect DIR}"
@@ -106,9 +107,8 @@ synth)
     cd "$work"
     lihmr synth --out data/synth_gpu_val --sequences 24 --seed 1001 --split test \
         --config src/config/synth_wide_noise.yaml --workers 8 --no-progress
-    # One thread per worker: with each of 15 workers' numpy/torch using every core, the first attempt made
-    # 120 sequences in 330 s; one thread each made 2,456 in 240 s.
-    export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+    # lihmr synth gives each worker one BLAS / OpenMP thread (since the twelfth session; the first attempt there,
+    # without, made 120 sequences in 330 s, and 2,456 in 240 s once the variables were set by hand).
     # More sequences than the time allows; `timeout` ends the run and the finished shards stay listed.
     timeout "$seconds" python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())' synth \
         --out data/synth_gpu --sequences 20000 --seed 23 --split train --config src/config/synth_wide_noise.yaml \

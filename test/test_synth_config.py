@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 
 from lihmr_ros.model.inputs import CropSpec
 from lihmr_ros.synth.config import config_from_dict, load_config
-from lihmr_ros.synth.dataset_writer import base_seed, plan_shards
+from lihmr_ros.synth.dataset_writer import WORKER_THREAD_VARIABLES, base_seed, plan_shards, single_threaded_children
 from lihmr_ros.synth.shards import sequence_seed
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
@@ -122,3 +123,16 @@ def test_shards_cover_every_sequence_once() -> None:
     assert [(t.index, t.first_sequence, t.count) for t in tasks] == [(0, 0, 4), (1, 4, 4), (2, 8, 2)]
     with pytest.raises(ValueError):
         plan_shards(0, 4)
+
+
+def test_synth_workers_start_with_one_blas_thread_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawned workers read these when they import numpy; a user's value is kept, the others are put back."""
+    first, *others = WORKER_THREAD_VARIABLES
+    monkeypatch.setenv(first, "3")
+    for name in others:
+        monkeypatch.delenv(name, raising=False)
+    with single_threaded_children():
+        assert os.environ[first] == "3"
+        assert all(os.environ[name] == "1" for name in others)
+    assert os.environ[first] == "3"
+    assert all(name not in os.environ for name in others)

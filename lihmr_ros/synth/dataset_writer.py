@@ -87,6 +87,28 @@ def single_threaded_torch() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Thread-pool sizes that numpy's BLAS and OpenMP read once, when a worker process imports them."""
+
+
+@contextmanager
+def single_threaded_children() -> Iterator[None]:
+    """Processes spawned inside start with one BLAS / OpenMP thread each (a user's own setting wins).
+
+    Workers limit torch and OpenCV themselves, but numpy's BLAS sizes its thread pool from the environment when
+    the worker imports numpy, before any initializer runs; with one pool of every core per worker, 15 workers on
+    a 16-core GPU machine made 120 sequences in 330 s, and 2,456 in 240 s with one thread each
+    (docs/model_card.md, phase 12).
+    """
+    added = [name for name in WORKER_THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: "1" for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def _new_manifest(config: SynthConfig, seed: int, sequences: int) -> dict[str, Any]:
     return {
         "format": FORMAT_NAME,
@@ -230,7 +252,9 @@ def generate_dataset(
                     _WORKER_GENERATOR = None
         else:
             context = multiprocessing.get_context("spawn")
-            with context.Pool(workers, initializer=_worker_init, initargs=(config, True)) as pool:
+            with single_threaded_children(), context.Pool(
+                workers, initializer=_worker_init, initargs=(config, True)
+            ) as pool:
                 arguments = [(task, str(directory), seed_base) for task in todo]
                 for done, entry in pool.imap_unordered(_produce_shard_star, arguments):
                     frames_generated += entry["frames"]
