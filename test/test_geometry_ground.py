@@ -184,6 +184,8 @@ def test_scales_held_at_the_clamp_are_flagged() -> None:
     assert config.at_limit(0.6) and config.at_limit(1.6) and config.at_limit(1.599) and config.at_limit(0.603)
     assert not config.at_limit(0.62) and not config.at_limit(1.0) and not config.at_limit(1.57)
     assert not config.at_limit(0.0), "0 means the floor was not used"
+    assert config.count_floor_sized([0.0, 1.1, 1.6, 0.6, 0.0]) == (3, 2)
+    assert config.count_floor_sized([]) == (0, 0) and config.count_floor_sized([0.0]) == (0, 0)
 
 
 @pytest.mark.parametrize(

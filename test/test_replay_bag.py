@@ -114,6 +114,27 @@ def test_a_compressed_sqlite3_bag_gets_one_result_per_image_with_the_image_stamp
     assert len({persons[0].track_id for persons in people}) == 1
 
 
+def test_a_floor_that_contradicts_the_people_is_reported_in_the_summary(
+    frames: list[np.ndarray], checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the node's test: a floor 15 m below a level camera, fully trusted, would make the player ten times
+    # their size, so every sized person-frame is held at ground.max_scale and the report must say so.
+    bag, out = tmp_path / "in", tmp_path / "out"
+    write_bag(bag, frames, "mcap", compressed=False, with_camera_info=True)
+    wrong_floor = ["ground.camera_height:=15.0", "ground.pitch_uncertainty_deg:=0.0", "ground.foot_uncertainty_m:=0.0"]
+    assert run(bag, out, checkpoint, *(f for value in wrong_floor for f in ("--param", value))) == 0
+    report = capsys.readouterr().out
+    scales = [person.ground_scale for _, result in decoded(out, "/replay/humans") for person in result.humans]
+    assert scales and all(scale == pytest.approx(1.6, rel=0.01) for scale in scales), scales
+    assert f"floor   sized {len(scales)} of {len(scales)} person-frames, {len(scales)} held at" in report, report
+    assert "ground.camera_height and ground.camera_pitch_deg" in report
+
+    write_bag(tmp_path / "plain", frames, "mcap", compressed=False, with_camera_info=True)
+    assert run(tmp_path / "plain", tmp_path / "plain_out", checkpoint) == 0
+    plain_report = capsys.readouterr().out
+    assert "\nfloor " not in plain_report and "warning" not in plain_report, "without ground.* no floor lines"
+
+
 def test_without_camera_info_the_command_refuses_unless_intrinsics_are_given(
     frames: list[np.ndarray], checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

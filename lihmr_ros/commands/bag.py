@@ -117,5 +117,12 @@ def format_summary(summary) -> str:
     if summary.bad_images or summary.bad_camera_infos:
         lines.append(f"skipped {summary.bad_images} unusable images, {summary.bad_camera_infos} unusable "
                      f"camera_info messages; first: {summary.first_error}")
+    if summary.floor_sized_people:
+        lines.append(f"floor   sized {summary.floor_sized_people} of {summary.people} person-frames, "
+                     f"{summary.floor_clamped_people} held at ground.min_scale / ground.max_scale")
+    if summary.floor_clamped_people:
+        lines.append("warning the floor disagrees with these people's bodies beyond the clamp: check "
+                     "ground.camera_height and ground.camera_pitch_deg against the camera mount, and that the "
+                     "people stand on that floor")
     lines += [f"not copied: {topic}" for topic in summary.skipped_topics]
     return "\n".join(lines)

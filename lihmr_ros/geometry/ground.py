@@ -218,6 +218,12 @@ class GroundScaleConfig:
         than the clamp allows, which on a robot usually means a wrong ``camera_height`` or pitch."""
         return scale > 0.0 and not self.min_scale * 1.01 < scale < self.max_scale * 0.99
 
+    def count_floor_sized(self, scales: Iterable[float]) -> tuple[int, int]:
+        """(people the floor sized, of them held at the clamp) among one frame's applied scales (0: not sized
+        by the floor); what the node's diagnostics and ``lihmr bag process``'s report count."""
+        applied = [scale for scale in scales if scale > 0.0]
+        return len(applied), sum(self.at_limit(scale) for scale in applied)
+
     def floor_weight(self, contact: FloorContact, camera_height: float) -> float:
         """Share in [0, 1] of the floor's log-scale against the network's size (inverse-variance weights)."""
         pitch = np.radians(self.pitch_uncertainty_deg) / np.tan(max(contact.grazing_angle, 1e-6))

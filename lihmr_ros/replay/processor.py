@@ -68,6 +68,10 @@ class ReplaySummary:
     bad_camera_infos: int = 0
     frames_with_people: int = 0
     people: int = 0
+    floor_sized_people: int = 0
+    """Person-frames whose size and distance the floor (``ground.*``) set."""
+    floor_clamped_people: int = 0
+    """Of those, person-frames held at the floor-scale clamp: the floor and the body disagree (check the mount)."""
     pipeline_ms: float = 0.0
     wall_s: float = 0.0
     written: dict[str, int] = field(default_factory=dict)
@@ -237,5 +241,8 @@ def _replay(
         summary.processed += 1
         summary.frames_with_people += bool(result.people)
         summary.people += len(result.people)
+        sized, clamped = settings.ground_scale.count_floor_sized(person.ground_scale for person in result.people)
+        summary.floor_sized_people += sized
+        summary.floor_clamped_people += clamped
         summary.pipeline_ms += result.timings_ms["total"]
         report_progress()

@@ -207,10 +207,9 @@ class LihmrNode(Node):
             )
             return None
 
-    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> int:
+    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> None:
         """A person held at the floor-scale clamp means the floor and the body disagree far beyond the
-        network's own size error: say so, since a wrong mount silently shrinks or grows everyone.
-        Returns how many people are held there."""
+        network's own size error: say so, since a wrong mount silently shrinks or grows everyone."""
         limits = self.settings.ground_scale
         clamped = [person for person in result.people if limits.at_limit(person.ground_scale)]
         if clamped:
@@ -221,7 +220,6 @@ class LihmrNode(Node):
                 "ground.camera_pitch_deg against the camera mount, and that these people stand on that floor",
                 throttle_duration_sec=WARNING_THROTTLE_S,
             )
-        return len(clamped)
 
     def _process(self, received: ReceivedImage) -> None:
         message = received.message
@@ -238,7 +236,7 @@ class LihmrNode(Node):
         if self._floor_tf is not None:
             self._pipeline.ground = self._floor_at(header)
         result = self._pipeline.process(image_rgb, stamp_seconds(stamp), self._camera)
-        floor_clamped = self._warn_if_the_floor_disagrees(result)
+        self._warn_if_the_floor_disagrees(result)
         self._humans.publish(human_mesh_array(result, header, self._body_model))
         if self._publish_markers and self._markers.get_subscription_count() > 0:
             self._markers.publish(frame_markers(header, result, self._preview))
@@ -247,6 +245,8 @@ class LihmrNode(Node):
             rgb_to_image(draw_overlay(image_rgb, result, self._preview)).apply_to(overlay)
             self._overlay.publish(overlay)
         latency_ms = 1000.0 * (time.monotonic() - received.arrival_monotonic)
-        floor_people = sum(person.ground_scale > 0.0 for person in result.people)
+        floor_people, floor_clamped = self.settings.ground_scale.count_floor_sized(
+            person.ground_scale for person in result.people
+        )
         self._statistics.count_processed(len(result.people), result.timings_ms, latency_ms, floor_people, floor_clamped)
 
