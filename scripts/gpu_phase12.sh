@@ -58,7 +58,7 @@ export ANNY_CACHE_DIR="$work/anny_cache"
 nvidia_egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json  # the driver's EGL, where glvnd finds it
 if [ -f "$nvidia_egl" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$nvidia_egl"; fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=77 PYTHONUNBUFFERED=1
-lihmr() { python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())' "$@"; }
+lihmr=(python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())')  # the copied code's CLI
 
 case "$stage" in
 setup)
@@ -87,9 +87,9 @@ EOF
 smoke)
     cd "$work"
     rm -rf smoke smoke_val smoke_run
-    lihmr synth --out smoke --sequences 8 --seed 90 --split train --config src/config/synth_wide_noise.yaml \
+    "${lihmr[@]}" synth --out smoke --sequences 8 --seed 90 --split train --config src/config/synth_wide_noise.yaml \
         --workers 1 --no-progress
-    lihmr synth --out smoke_val --sequences 2 --seed 91 --split test --config src/config/synth_wide_noise.yaml \
+    "${lihmr[@]}" synth --out smoke_val --sequences 2 --seed 91 --split test --config src/config/synth_wide_noise.yaml \
         --workers 1 --no-progress
     cat > smoke.yaml <<EOF
 extends: $work/src/config/train_phase12.yaml
@@ -99,18 +99,18 @@ log_every: 10
 validate_every: 40
 checkpoint_every: 40
 EOF
-    lihmr train --config smoke.yaml --out smoke_run --max-steps 40 --no-progress
+    "${lihmr[@]}" train --config smoke.yaml --out smoke_run --max-steps 40 --no-progress
     cut -d, -f1-4 smoke_run/log.csv
     ;;
 synth)
     seconds="${2:?synth needs SECONDS}"
     cd "$work"
-    lihmr synth --out data/synth_gpu_val --sequences 24 --seed 1001 --split test \
+    "${lihmr[@]}" synth --out data/synth_gpu_val --sequences 24 --seed 1001 --split test \
         --config src/config/synth_wide_noise.yaml --workers 8 --no-progress
     # lihmr synth gives each worker one BLAS / OpenMP thread (since the twelfth session; the first attempt there,
     # without, made 120 sequences in 330 s, and 2,456 in 240 s once the variables were set by hand).
     # More sequences than the time allows; `timeout` ends the run and the finished shards stay listed.
-    timeout "$seconds" python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())' synth \
+    timeout "$seconds" "${lihmr[@]}" synth \
         --out data/synth_gpu --sequences 20000 --seed 23 --split train --config src/config/synth_wide_noise.yaml \
         --workers "${LIHMR_GPU_WORKERS:-15}" --no-progress || true
     pkill -f 'synth --out data/synth_gpu ' || true  # pool workers outlive a parent ended by a signal
@@ -125,7 +125,7 @@ init_weights: $work/src/lihmr_ros/weights/lihmr_default.safetensors
 steps: $steps
 EOF
     rm -rf runs/lihmr_phase12
-    setsid nohup python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())' train \
+    setsid nohup "${lihmr[@]}" train \
         --config phase12.yaml --no-progress >train.log 2>&1 </dev/null &
     echo "training started in the background (pid $!), log $work/train.log"
     ;;

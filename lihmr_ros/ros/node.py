@@ -207,19 +207,19 @@ class LihmrNode(Node):
             )
             return None
 
-    def _warn_if_the_floor_disagrees(self, result: FrameResult) -> None:
-        """A person held at the floor-scale clamp means the floor and the body disagree far beyond the
+    def _warn_that_the_floor_disagrees(self, result: FrameResult) -> None:
+        """People held at the floor-scale clamp mean the floor and the body disagree far beyond the
         network's own size error: say so, since a wrong mount silently shrinks or grows everyone."""
         limits = self.settings.ground_scale
-        clamped = [person for person in result.people if limits.at_limit(person.ground_scale)]
-        if clamped:
-            scales = ", ".join(f"track {p.track_id}: x{p.ground_scale:.2f}" for p in clamped)
-            self.get_logger().warning(
-                f"the floor would rescale people beyond ground.min_scale..ground.max_scale "
-                f"({limits.min_scale}..{limits.max_scale}; {scales}); check ground.camera_height and "
-                "ground.camera_pitch_deg against the camera mount, and that these people stand on that floor",
-                throttle_duration_sec=WARNING_THROTTLE_S,
-            )
+        scales = ", ".join(
+            f"track {p.track_id}: x{p.ground_scale:.2f}" for p in result.people if limits.at_limit(p.ground_scale)
+        )
+        self.get_logger().warning(
+            f"the floor would rescale people beyond ground.min_scale..ground.max_scale "
+            f"({limits.min_scale}..{limits.max_scale}; {scales}); check ground.camera_height and "
+            "ground.camera_pitch_deg against the camera mount, and that these people stand on that floor",
+            throttle_duration_sec=WARNING_THROTTLE_S,
+        )
 
     def _process(self, received: ReceivedImage) -> None:
         message = received.message
@@ -236,7 +236,11 @@ class LihmrNode(Node):
         if self._floor_tf is not None:
             self._pipeline.ground = self._floor_at(header)
         result = self._pipeline.process(image_rgb, stamp_seconds(stamp), self._camera)
-        self._warn_if_the_floor_disagrees(result)
+        floor_people, floor_clamped = self.settings.ground_scale.count_floor_sized(
+            person.ground_scale for person in result.people
+        )
+        if floor_clamped:
+            self._warn_that_the_floor_disagrees(result)
         self._humans.publish(human_mesh_array(result, header, self._body_model))
         if self._publish_markers and self._markers.get_subscription_count() > 0:
             self._markers.publish(frame_markers(header, result, self._preview))
@@ -245,8 +249,5 @@ class LihmrNode(Node):
             rgb_to_image(draw_overlay(image_rgb, result, self._preview)).apply_to(overlay)
             self._overlay.publish(overlay)
         latency_ms = 1000.0 * (time.monotonic() - received.arrival_monotonic)
-        floor_people, floor_clamped = self.settings.ground_scale.count_floor_sized(
-            person.ground_scale for person in result.people
-        )
         self._statistics.count_processed(len(result.people), result.timings_ms, latency_ms, floor_people, floor_clamped)
 
