@@ -19,7 +19,10 @@
 #                                           (whole shards are kept; the manifest lists only finished ones)
 #   scripts/gpu_phase12.sh train STEPS      the phase-12 training with STEPS steps, in the background
 #   scripts/gpu_phase12.sh collect DIR      copy the run's weights and logs and the data manifests to DIR
-# The work folder is /root/lihmr_gpu (LIHMR_GPU_WORK overrides); background stages log there. What the
+# The data's settings are config/synth_wide_noise.yaml, phase 12's (LIHMR_GPU_SYNTH_CONFIG, relative to the
+# repository root, overrides; no noise model, not even the structured one, trains like BlazePose's keypoints:
+# docs/model_card.md, phase 14). The work folder is /root/lihmr_gpu (LIHMR_GPU_WORK overrides); background
+# stages log there. What the
 # twelfth session ran: setup; synth 330 in the background while smoke ran; synth 240 (resumed, with
 # OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 set by hand, which lihmr synth now does); train 8000;
 # collect.
@@ -52,6 +55,7 @@ fi
 # The GPU machine's environment: carried packages first on the path, the code copied by setup (so a running
 # stage never sees a newer checkout), Anny's cache in the work folder, the driver's EGL.
 work="${LIHMR_GPU_WORK:-/root/lihmr_gpu}"
+synth_config="${LIHMR_GPU_SYNTH_CONFIG:-config/synth_wide_noise.yaml}"
 mkdir -p "$work"
 export PYTHONPATH="/tmp/site:$work/src"
 export ANNY_CACHE_DIR="$work/anny_cache"
@@ -87,9 +91,9 @@ EOF
 smoke)
     cd "$work"
     rm -rf smoke smoke_val smoke_run
-    "${lihmr[@]}" synth --out smoke --sequences 8 --seed 90 --split train --config src/config/synth_wide_noise.yaml \
+    "${lihmr[@]}" synth --out smoke --sequences 8 --seed 90 --split train --config src/"$synth_config" \
         --workers 1 --no-progress
-    "${lihmr[@]}" synth --out smoke_val --sequences 2 --seed 91 --split test --config src/config/synth_wide_noise.yaml \
+    "${lihmr[@]}" synth --out smoke_val --sequences 2 --seed 91 --split test --config src/"$synth_config" \
         --workers 1 --no-progress
     cat > smoke.yaml <<EOF
 extends: $work/src/config/train_phase12.yaml
@@ -106,12 +110,12 @@ synth)
     seconds="${2:?synth needs SECONDS}"
     cd "$work"
     "${lihmr[@]}" synth --out data/synth_gpu_val --sequences 24 --seed 1001 --split test \
-        --config src/config/synth_wide_noise.yaml --workers 8 --no-progress
+        --config src/"$synth_config" --workers 8 --no-progress
     # lihmr synth gives each worker one BLAS / OpenMP thread (since the twelfth session; the first attempt there,
     # without, made 120 sequences in 330 s, and 2,456 in 240 s once the variables were set by hand).
     # More sequences than the time allows; `timeout` ends the run and the finished shards stay listed.
     timeout "$seconds" "${lihmr[@]}" synth \
-        --out data/synth_gpu --sequences 20000 --seed 23 --split train --config src/config/synth_wide_noise.yaml \
+        --out data/synth_gpu --sequences 20000 --seed 23 --split train --config src/"$synth_config" \
         --workers "${LIHMR_GPU_WORKERS:-15}" --no-progress || true
     pkill -f 'synth --out data/synth_gpu ' || true  # pool workers outlive a parent ended by a signal
     python3 -c "import json; print('training data:', json.load(open('data/synth_gpu/manifest.json'))['counts'])"

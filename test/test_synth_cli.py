@@ -40,6 +40,12 @@ def tiny_config_file(tmp_path: Path) -> Path:
 def test_bad_arguments_exit_with_status_2(tmp_path: Path, capsys) -> None:
     assert _run(["--out", str(tmp_path), "--sequences", "0"]) == 2
     assert "--sequences" in capsys.readouterr().err
+    assert _run(["--out", str(tmp_path)]) == 2
+    assert "--sequences" in capsys.readouterr().err
+    assert _run(["--out", str(tmp_path), "--from-data", str(tmp_path)]) == 2
+    assert "only goes with --measure-noise" in capsys.readouterr().err
+    assert _run(["--out", str(tmp_path), "--measure-noise", "--from-data", str(tmp_path)]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
     assert _run(["--out", str(tmp_path), "--sequences", "1", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"

@@ -18,6 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "config" / "synth.yaml"
 WIDE = SHIPPED.with_name("synth_wide.yaml")
 YOUNG = SHIPPED.with_name("synth_young.yaml")
 WIDE_NOISE = SHIPPED.with_name("synth_wide_noise.yaml")
+WIDE_STRUCTURED = SHIPPED.with_name("synth_wide_structured.yaml")
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -77,6 +78,35 @@ def test_wide_noise_data_is_the_wide_data_with_noise_model_keypoints_only() -> N
         assert noise == dataclasses.replace(wide, keypoints=dataclasses.replace(wide.keypoints, source="noise"))
 
 
+def test_structured_noise_data_is_the_noise_data_with_the_structured_noise_model_only() -> None:
+    """The next GPU run's data: only ``keypoints.noise`` differs, and it holds the whole structure."""
+    for split in ("train", "test"):
+        structured, noise = load_config(WIDE_STRUCTURED, split), load_config(WIDE_NOISE, split)
+        assert structured == dataclasses.replace(
+            noise, keypoints=dataclasses.replace(noise.keypoints, noise=structured.keypoints.noise)
+        )
+        model = structured.keypoints.noise
+        assert model.sequence_share > 0 and model.temporal_share > 0 and model.temporal_correlation > 0
+        assert model.outlier_persistence is not None and model.hidden_sigma is not None
+        assert model.hidden_bias is not None
+        # Occluded joints are guessed: BlazePose's errors there are several times those of visible ones.
+        assert min(h / v for h, v in zip(model.hidden_sigma, model.sigma)) > 2.0
+
+
+def test_optional_noise_settings_read_null_or_a_value_of_their_type() -> None:
+    unset = config_from_dict({"keypoints": {"noise": {"hidden_sigma": None, "outlier_persistence": None}}})
+    assert unset.keypoints.noise.hidden_sigma is None and unset.keypoints.noise.outlier_persistence is None
+    hidden = [0.1] * 17
+    bias = [[0.0, -0.1]] * 17
+    config = config_from_dict(
+        {"keypoints": {"noise": {"hidden_sigma": hidden, "hidden_bias": bias, "outlier_persistence": 1}}}
+    )
+    assert config.keypoints.noise.hidden_sigma == tuple(hidden)
+    assert config.keypoints.noise.hidden_bias == tuple(tuple(pair) for pair in bias)
+    assert config.keypoints.noise.outlier_persistence == 1.0
+    assert config.to_dict()["keypoints"]["noise"]["hidden_bias"][0] == [0.0, -0.1]  # manifests store plain lists
+
+
 def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
     config = config_from_dict({"splits": {"test": {"camera": {"distance_m": [3.0, 4.0]}}}}, "test")
     assert config.camera.distance_m == (3.0, 4.0)
@@ -100,6 +130,12 @@ def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
         ({"camera": {"distance_m": [1.5, "far"]}}, r"camera.distance_m\[1\] must be a number"),
         ({"camera": {"image_sizes": [[640, 480.5]]}}, r"image_sizes\[0\]\[1\] must be an integer"),
         ({"keypoints": {"crop_retry": "yes"}}, "crop_retry must be true or false"),
+        ({"keypoints": {"noise": {"sequence_share": 0.6, "temporal_share": 0.5}}}, "split one variance"),
+        ({"keypoints": {"noise": {"temporal_correlation": 1.0}}}, r"temporal_correlation must be in \[0, 1\)"),
+        ({"keypoints": {"noise": {"hidden_sigma": [0.1] * 16}}}, "hidden_sigma must hold 17"),
+        ({"keypoints": {"noise": {"hidden_bias": [[0.1]] * 17}}}, "hidden_bias must hold 17"),
+        ({"keypoints": {"noise": {"outlier_persistence": "often"}}}, "outlier_persistence must be a number"),
+        ({"keypoints": {"noise": {"outlier_persistence": 1.5}}}, "outlier_persistence"),
     ],
 )
 def test_invalid_settings_are_rejected_with_a_clear_message(raw: dict, message: str) -> None:

@@ -174,6 +174,30 @@ def test_resume_regenerates_only_the_missing_shard(dataset_dir: Path, tiny_confi
     assert (copy / "shard_00001.npz").read_bytes() == (dataset_dir / "shard_00001.npz").read_bytes()
 
 
+def test_data_set_written_before_a_setting_existed_resumes(dataset_dir: Path, tiny_config, tmp_path: Path) -> None:
+    """Settings added later default to the old behaviour, so a manifest without them still matches; a setting
+    that does differ, or one this code does not know, is still refused."""
+    copy = tmp_path / "older"
+    shutil.copytree(dataset_dir, copy)
+    manifest = json.loads((copy / MANIFEST_NAME).read_text())
+    for name in ("sequence_share", "temporal_share", "hidden_sigma", "outlier_persistence"):
+        del manifest["config"]["keypoints"]["noise"][name]
+    (copy / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (copy / "shard_00001.npz").unlink()
+    summary = generate_dataset(copy, tiny_config, seed=SEED, sequences=SEQUENCES, workers=1, progress=False)
+    assert summary.shards_written == 1 and summary.shards_skipped == 2
+    assert (copy / "shard_00001.npz").read_bytes() == (dataset_dir / "shard_00001.npz").read_bytes()
+
+    structured = config_from_dict({**TINY, "keypoints": {"source": "mediapipe", "noise": {"sequence_share": 0.3}}})
+    with pytest.raises(ValueError, match="different config"):
+        generate_dataset(copy, structured, seed=SEED, sequences=SEQUENCES, workers=1, progress=False)
+    manifest = json.loads((copy / MANIFEST_NAME).read_text())
+    manifest["config"]["keypoints"]["noise"]["from_the_future"] = 1.0
+    (copy / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="different config"):
+        generate_dataset(copy, tiny_config, seed=SEED, sequences=SEQUENCES, workers=1, progress=False)
+
+
 def test_corrupted_shard_is_regenerated_and_other_settings_are_refused(
     dataset_dir: Path, tiny_config, tmp_path: Path
 ) -> None:
@@ -203,3 +227,43 @@ def test_full_meshes_are_reconstructed_from_the_stored_parameters(dataset_dir: P
     coarse = arrays["coarse_vertices"][0].astype(np.float64) + arrays["root_cam"][0]
     distance, _ = cKDTree(vertices[0]).query(coarse)
     assert np.median(distance) < 0.01 and distance.max() < 0.04
+
+
+def test_structure_study_reads_blazepose_errors_and_fits_a_usable_noise_section(
+    dataset_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """``lihmr synth --measure-noise --from-data``: errors of BlazePose's frames only, and a section that loads."""
+    import argparse
+
+    from lihmr_ros.commands import synth
+    from lihmr_ros.synth.keypoint_noise import person_scale
+    from lihmr_ros.synth.noise_structure import read_errors
+
+    dataset = SynthDataset(dataset_dir)
+    sequences = read_errors(dataset_dir)
+    assert len(sequences) == dataset.num_sequences
+    measured = 0
+    for record, errors in zip(dataset.sequences(), sequences):
+        arrays = record.arrays
+        found = arrays["keypoint_source"] == KEYPOINTS_MEDIAPIPE
+        assert np.isnan(errors.error[~found]).all() and np.isnan(errors.confidence[~found]).all()
+        assert not (errors.visible & errors.hidden).any()
+        for frame in np.flatnonzero(found):
+            truth = arrays["joints_2d"][frame].astype(np.float64)
+            expected = (arrays["keypoints_px"][frame, :, :2] - truth) / person_scale(truth)
+            inside = np.isfinite(errors.error[frame, :, 0])
+            np.testing.assert_allclose(errors.error[frame][inside], expected[inside], rtol=1e-6)
+            np.testing.assert_array_equal(errors.confidence[frame], arrays["keypoints_px"][frame, :, 2])
+            measured += int(inside.sum())
+    assert measured > 0
+
+    parser = argparse.ArgumentParser(prog="lihmr")
+    synth.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["synth", "--measure-noise", "--from-data", str(dataset_dir), "--out", str(tmp_path)])
+    assert args.handler(args) == 0
+    assert "frames with BlazePose keypoints" in capsys.readouterr().out
+    report = json.loads((tmp_path / "keypoint_noise_structure.json").read_text())
+    assert (tmp_path / "keypoint_noise_structure.md").is_file()
+    # The fitted section is a complete, valid keypoints.noise section.
+    section = config_from_dict({"keypoints": {"noise": report["fitted_noise"]}}).keypoints.noise
+    assert section.sigma == tuple(report["fitted_noise"]["sigma"])

@@ -6,6 +6,7 @@ Examples::
     lihmr synth --out data/synth_test --sequences 200 --split test
     lihmr synth --out data/synth_eval --sequences 20 --split test --eval-format
     lihmr synth --out reports/noise --sequences 60 --measure-noise
+    lihmr synth --out reports/noise --measure-noise --from-data data/synth_mp
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--sequences", type=int, required=True, help="number of sequences to generate")
+    parser.add_argument(
+        "--sequences", type=int, default=None, help="number of sequences to generate (all modes but --from-data)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     parser.add_argument("--split", choices=("train", "test"), default="train", help="which split's settings to use")
     parser.add_argument(
@@ -47,6 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--stride", type=int, default=4, help="with --measure-noise: run BlazePose on every N-th frame (default 4)"
     )
+    parser.add_argument(
+        "--from-data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --measure-noise: fit the whole noise model, its structure over time included, to the BlazePose "
+        "keypoints a data set made with keypoints.source: mediapipe already holds (no rendering; "
+        "writes keypoint_noise_structure.{json,md})",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run)
 
@@ -54,7 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from lihmr_ros.synth.config import load_config
 
-    if args.sequences < 1:
+    if args.from_data is not None:
+        return _measure_from_data(args)
+    if args.sequences is None or args.sequences < 1:
         print("lihmr synth: --sequences must be at least 1", file=sys.stderr)
         return 2
     if args.workers < 1:
@@ -110,4 +124,32 @@ def run(args: argparse.Namespace) -> int:
         f"this run: {result.shards_written} shards written, {result.shards_skipped} reused, "
         f"{result.frames_generated} samples in {result.seconds:.1f} s = {result.samples_per_second:.1f} samples/s"
     )
+    return 0
+
+
+def _measure_from_data(args: argparse.Namespace) -> int:
+    """``--measure-noise --from-data DIR``: fit the structured noise model to a data set's BlazePose keypoints."""
+    from lihmr_ros.synth.noise_structure import read_errors, summarise, write_reports
+
+    if not args.measure_noise:
+        print("lihmr synth: --from-data only goes with --measure-noise", file=sys.stderr)
+        return 2
+    try:
+        summary = summarise(read_errors(args.from_data))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"lihmr synth: {error}", file=sys.stderr)
+        return 2
+    command = (
+        f"lihmr synth --measure-noise --from-data {shlex.quote(str(args.from_data))} "
+        f"--out {shlex.quote(str(args.out))}"
+    )
+    json_path, markdown_path = write_reports(args.out, summary, command)
+    fitted = summary["fitted_noise"]
+    print(
+        f"{summary['frames_with_blazepose']} frames with BlazePose keypoints in {summary['sequences']} sequences: "
+        f"sequence share {fitted['sequence_share']}, drift share {fitted['temporal_share']} "
+        f"(frame-to-frame {fitted['temporal_correlation']}), outliers {fitted['outlier_probability']} "
+        f"(persistence {fitted['outlier_persistence']})"
+    )
+    print(f"wrote {json_path} and {markdown_path}")
     return 0

@@ -191,7 +191,8 @@ def _to_plain(value: Any) -> Any:
 def dataclass_from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Nested frozen dataclass from YAML/JSON data: unknown keys and wrongly typed values are errors
     naming ``where`` (a typo must not fall back to a default).  Shared by the network, training and
-    synthetic-data configs; an empty YAML section (``None``) means "all defaults"."""
+    synthetic-data configs; an empty YAML section (``None``) means "all defaults".  A field whose default is
+    ``None`` is optional and names an example value of its type in ``metadata["like"]``."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -202,7 +203,9 @@ def dataclass_from_mapping(cls: type, data: Mapping[str, Any], where: str) -> An
     for name, value in data.items():
         spec = known[name]
         default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
-        if dataclasses.is_dataclass(default):
+        if default is None:  # an optional setting: null keeps it unset, a value is checked against its "like"
+            kwargs[name] = None if value is None else _coerce(value, spec.metadata["like"], f"{where}.{name}")
+        elif dataclasses.is_dataclass(default):
             kwargs[name] = dataclass_from_mapping(type(default), {} if value is None else value, f"{where}.{name}")
         else:
             kwargs[name] = _coerce(value, default, f"{where}.{name}")

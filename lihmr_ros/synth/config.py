@@ -200,12 +200,45 @@ class KeypointNoiseSettings:
     """Quantiles (levels 0, 0.1, ..., 1) of the confidence of visible joints; sampled by inverse CDF."""
     confidence_hidden: tuple[float, ...] = (0.0, 0.0, 0.0, 0.061, 0.244, 0.501, 0.732, 0.919, 0.982, 0.997, 1.0)
     """Quantiles of the confidence of occluded / out-of-frame joints."""
+    sequence_share: float = 0.0
+    """Part of each joint's error variance that is one offset for the whole sequence: BlazePose errs alike on a
+    person's every frame, and a temporal network cannot average that part away."""
+    temporal_share: float = 0.0
+    """Part that drifts from frame to frame (first-order autoregressive, ``temporal_correlation`` from one frame to
+    the next); the rest, 1 - ``sequence_share`` - ``temporal_share``, is new on every frame."""
+    temporal_correlation: float = 0.0
+    outlier_persistence: float | None = field(default=None, metadata={"like": 0.0})
+    """Chance that a joint displaced by an outlier on one frame still is on the next, by the same amount (``None``:
+    outliers independent per frame).  ``outlier_probability`` stays the long-run share of displaced joints."""
+    hidden_sigma: tuple[float, ...] | None = field(default=None, metadata={"like": (0.0,)})
+    """Per-joint error of in-frame occluded joints, which BlazePose guesses (``None``: as ``sigma``)."""
+    hidden_bias: tuple[tuple[float, float], ...] | None = field(default=None, metadata={"like": ((0.0, 0.0),)})
+    """Per-joint mean error of in-frame occluded joints (``None``: as ``bias``)."""
 
     def validate(self) -> None:
         if len(self.sigma) != 17 or min(self.sigma) < 0:
             raise ValueError("keypoints.noise.sigma must hold 17 non-negative values (COCO-17 order)")
         if len(self.bias) != 17 or any(len(pair) != 2 for pair in self.bias):
             raise ValueError("keypoints.noise.bias must hold 17 [x, y] pairs (COCO-17 order)")
+        if self.hidden_sigma is not None and (len(self.hidden_sigma) != 17 or min(self.hidden_sigma) < 0):
+            raise ValueError("keypoints.noise.hidden_sigma must hold 17 non-negative values (COCO-17 order) or be null")
+        if self.hidden_bias is not None and (
+            len(self.hidden_bias) != 17 or any(len(pair) != 2 for pair in self.hidden_bias)
+        ):
+            raise ValueError("keypoints.noise.hidden_bias must hold 17 [x, y] pairs (COCO-17 order) or be null")
+        _check_probability("keypoints.noise.sequence_share", self.sequence_share)
+        _check_probability("keypoints.noise.temporal_share", self.temporal_share)
+        if self.sequence_share + self.temporal_share > 1.0:
+            raise ValueError(
+                "keypoints.noise.sequence_share + temporal_share must be <= 1 (they split one variance), got "
+                f"{self.sequence_share} + {self.temporal_share}"
+            )
+        if not 0.0 <= self.temporal_correlation < 1.0:
+            raise ValueError(f"keypoints.noise.temporal_correlation must be in [0, 1), got {self.temporal_correlation}")
+        if self.outlier_persistence is not None:
+            _check_probability("keypoints.noise.outlier_persistence", self.outlier_persistence)
+            if self.outlier_probability >= 1.0:
+                raise ValueError("keypoints.noise.outlier_probability must be < 1 with outlier_persistence")
         _check_probability("keypoints.noise.outlier_probability", self.outlier_probability)
         _check_probability("keypoints.noise.dropout_probability", self.dropout_probability)
         for name in ("confidence_visible", "confidence_hidden"):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from lihmr_ros.synth.config import SynthConfig
+from lihmr_ros.synth.config import SynthConfig, config_from_dict
 from lihmr_ros.synth.shards import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -136,7 +136,22 @@ def _software_versions() -> dict[str, str]:
     return versions
 
 
+def _as_read_today(stored: Any) -> Any:
+    """A manifest's config as this code reads it: settings added since it was written take their defaults, which
+    reproduce what the older code did, so a new setting does not orphan the data sets being resumed."""
+    if not isinstance(stored, dict):
+        return stored
+    values = dict(stored)
+    split = values.pop("split", "train")
+    try:
+        # The stored dict already holds its split's overrides: read it as "train" so they are not applied twice.
+        return {**config_from_dict(values, "train").to_dict(), "split": split}
+    except ValueError:  # settings this code does not know (a newer version wrote it): differs as it is
+        return stored
+
+
 def _check_compatible(existing: dict[str, Any], fresh: dict[str, Any], directory: Path) -> None:
+    existing = {**existing, "config": _as_read_today(existing.get("config"))}
     for key in ("format", "format_version", "split", "seed", "config"):
         if existing.get(key) != fresh[key]:
             raise ValueError(

@@ -25,7 +25,7 @@ from lihmr_ros.synth.appearance import build_surface_atlas, paint_texture, sampl
 from lihmr_ros.synth.body_surface import NormalEstimator, build_body_surface
 from lihmr_ros.synth.camera import Camera, CameraSampler, project
 from lihmr_ros.synth.config import SynthConfig
-from lihmr_ros.synth.keypoint_noise import corrupt_keypoints
+from lihmr_ros.synth.keypoint_noise import KeypointNoiseProcess
 from lihmr_ros.synth.motion import MotionSampler, heading_rotation
 from lihmr_ros.synth.renderer import PERSON_ID, RenderedFrame, TexturedMesh
 from lihmr_ros.synth.scene import SceneSampler, apply_sensor
@@ -201,6 +201,7 @@ class SequenceGenerator:
             camera.intrinsics, camera.width, camera.height, scenery.backdrop, scenery.meshes, scenery.lighting
         )
         corner = self.surface.corner_vertex
+        keypoint_noise = KeypointNoiseProcess(config.keypoints.noise, sequence_seed)
         for index in range(frames):
             person = TexturedMesh(
                 positions=vertices_cam[index, corner],
@@ -213,7 +214,7 @@ class SequenceGenerator:
             )
             rendered = self.renderer.render([person])
             image = apply_sensor(rendered.image, scenery, rng)
-            self._fill_frame(data, index, image, rendered, camera, rng)
+            self._fill_frame(data, index, image, rendered, camera, keypoint_noise, rng)
             if keep_images:
                 data.images.append(image)
         return data
@@ -279,6 +280,7 @@ class SequenceGenerator:
         image: np.ndarray,
         rendered: RenderedFrame,
         camera: Camera,
+        keypoint_noise: KeypointNoiseProcess,
         rng: np.random.Generator,
     ) -> None:
         joints_px = data.joints_2d[index].astype(np.float64)
@@ -295,7 +297,7 @@ class SequenceGenerator:
         if keypoints is None:
             if not in_frame.any():
                 return
-            keypoints = corrupt_keypoints(joints_px, visible, in_frame, self.config.keypoints.noise, rng)
+            keypoints = keypoint_noise.corrupt(index, joints_px, visible, in_frame, rng)
             source = KEYPOINTS_NOISE
         if not np.any(keypoints[:, 2] >= self.crop_spec.min_keypoint_confidence):
             return
