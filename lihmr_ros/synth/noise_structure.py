@@ -33,15 +33,18 @@ from typing import Any
 import numpy as np
 
 from lihmr_ros.body.coco import COCO17_NAMES
-from lihmr_ros.synth.config import CONFIDENCE_QUANTILE_LEVELS
 from lihmr_ros.synth.generator import KEYPOINTS_MEDIAPIPE
 from lihmr_ros.synth.keypoint_noise import person_scale
+from lihmr_ros.synth.noise_study import (
+    DROPOUT_CONFIDENCE,
+    OUTLIER_SCALES,
+    confidence_quantiles,
+    robust_sigma,
+    write_report_pair,
+)
 
 MAX_LAG = 16
 """Largest frame distance whose error correlation is measured (sequences hold about 50 frames)."""
-_MAD_TO_SIGMA = 1.4826
-_OUTLIER_SCALES = 5.0
-_DROPOUT_CONFIDENCE = 0.05
 _MIN_HIDDEN_SAMPLES = 50
 """A joint seen occluded fewer times than this takes the pooled occluded-joint scale and bias."""
 _RHO_GRID = np.linspace(0.0, 0.99, 100)
@@ -92,21 +95,13 @@ def read_errors(directory: Path) -> list[SequenceErrors]:
     return sequences
 
 
-def _robust_sigma(centred: np.ndarray) -> float:
-    return float(_MAD_TO_SIGMA * np.median(np.abs(centred))) if centred.size else float("nan")
-
-
-def _quantiles(values: np.ndarray) -> list[float] | None:
-    return [round(float(q), 3) for q in np.quantile(values, CONFIDENCE_QUANTILE_LEVELS)] if values.size else None
-
-
 def _joint_model(errors: np.ndarray) -> tuple[np.ndarray, float]:
     """(N, 2) errors of one joint -> (bias of its inliers, robust scale around the median); NaN without errors."""
     if errors.shape[0] == 0:
         return np.full(2, np.nan), float("nan")
     centre = np.median(errors, axis=0)
-    sigma = _robust_sigma((errors - centre).reshape(-1))
-    inliers = errors[np.all(np.abs(errors - centre) <= _OUTLIER_SCALES * sigma, axis=1)]
+    sigma = robust_sigma((errors - centre).reshape(-1))
+    inliers = errors[np.all(np.abs(errors - centre) <= OUTLIER_SCALES * sigma, axis=1)]
     return inliers.mean(axis=0), sigma
 
 
@@ -187,7 +182,7 @@ def summarise(sequences: list[SequenceErrors]) -> dict[str, Any]:
     for sequence in sequences:
         centred = (sequence.error - biases) / sigmas[:, None]
         usable = sequence.visible & np.all(np.isfinite(centred), axis=-1)
-        outlier = usable & np.any(np.abs(centred) > _OUTLIER_SCALES, axis=-1)
+        outlier = usable & np.any(np.abs(centred) > OUTLIER_SCALES, axis=-1)
         inlier = np.where((usable & ~outlier)[..., None], centred, np.nan)
         standardised.append(inlier)
         outlier_flags.append(np.where(usable, outlier.astype(np.float64), np.nan))
@@ -228,9 +223,9 @@ def summarise(sequences: list[SequenceErrors]) -> dict[str, Any]:
             "outlier_probability": round(outlier_rate, 4),
             "outlier_sigma": round(float(np.sqrt(np.mean(outlier_components**2))), 4)
             if outlier_components.size else 0.0,
-            "dropout_probability": round(float((visible_confidence < _DROPOUT_CONFIDENCE).mean()), 4),
-            "confidence_visible": _quantiles(visible_confidence),
-            "confidence_hidden": _quantiles(hidden_confidence),
+            "dropout_probability": round(float((visible_confidence < DROPOUT_CONFIDENCE).mean()), 4),
+            "confidence_visible": confidence_quantiles(visible_confidence),
+            "confidence_hidden": confidence_quantiles(hidden_confidence),
             "sequence_share": round(sequence_share, 3),
             "temporal_share": round(temporal_share, 3),
             "temporal_correlation": round(temporal_correlation, 3),
@@ -299,10 +294,4 @@ def markdown_report(summary: dict[str, Any], command: str) -> str:
 
 
 def write_reports(directory: Path, summary: dict[str, Any], command: str) -> tuple[Path, Path]:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / "keypoint_noise_structure.json"
-    markdown_path = directory / "keypoint_noise_structure.md"
-    json_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    markdown_path.write_text(markdown_report(summary, command), encoding="utf-8")
-    return json_path, markdown_path
+    return write_report_pair(directory, "keypoint_noise_structure", summary, markdown_report(summary, command))

@@ -35,8 +35,10 @@ from lihmr_ros.synth.keypoint_noise import person_scale
 
 HEIGHT_BINS_PX = (0, 60, 120, 240, 480, 10_000)
 _MAD_TO_SIGMA = 1.4826
-_OUTLIER_SCALES = 5.0
-_DROPOUT_CONFIDENCE = 0.05
+OUTLIER_SCALES = 5.0
+"""A joint farther than this many robust scales from its bias is an outlier."""
+DROPOUT_CONFIDENCE = 0.05
+"""A visible joint reported with a confidence below this counts as dropped."""
 
 
 @dataclass
@@ -94,7 +96,7 @@ def observe(config: SynthConfig, seed: int, sequences: int, stride: int, progres
     return observations
 
 
-def _robust_sigma(centred: np.ndarray) -> float:
+def robust_sigma(centred: np.ndarray) -> float:
     """Gaussian scale of already median-centred values from their median absolute deviation."""
     if centred.size == 0:
         return float("nan")
@@ -114,7 +116,8 @@ def _moments(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def _quantiles(values: np.ndarray) -> list[float] | None:
+def confidence_quantiles(values: np.ndarray) -> list[float] | None:
+    """Quantiles at the levels a noise section stores its confidences at; ``None`` without values."""
     if values.size == 0:
         return None
     return [round(float(q), 3) for q in np.quantile(values, CONFIDENCE_QUANTILE_LEVELS)]
@@ -157,15 +160,15 @@ def summarise(observations: list[FrameObservation], max_detection_error: float) 
         joint_errors = joint_errors[np.all(np.isfinite(joint_errors), axis=1)]
         # Centre each axis on its own median first: the systematic offset is the bias, not spread.
         components = (joint_errors - np.median(joint_errors, axis=0)).reshape(-1) if joint_errors.size else np.zeros(0)
-        sigma = _robust_sigma(components)
+        sigma = robust_sigma(components)
         norms = np.linalg.norm(stacked[:, joint], axis=1)
         norms = norms[np.isfinite(norms)]
-        outliers = components[np.abs(components) > _OUTLIER_SCALES * sigma] if np.isfinite(sigma) else components[:0]
+        outliers = components[np.abs(components) > OUTLIER_SCALES * sigma] if np.isfinite(sigma) else components[:0]
         sigmas.append(sigma)
         inliers = joint_errors
         if np.isfinite(sigma):
             centre = np.median(joint_errors, axis=0)
-            inliers = inliers[np.all(np.abs(inliers - centre) <= _OUTLIER_SCALES * sigma, axis=1)]
+            inliers = inliers[np.all(np.abs(inliers - centre) <= OUTLIER_SCALES * sigma, axis=1)]
         biases.append(inliers.mean(axis=0) if inliers.size else np.zeros(2))
         outlier_rates.append(outliers.size / max(components.size, 1))
         outlier_values.append(outliers)
@@ -191,16 +194,16 @@ def summarise(observations: list[FrameObservation], max_detection_error: float) 
         "per_joint": per_joint,
         "confidence_visible": _moments(visible_conf),
         "confidence_hidden": _moments(hidden_conf),
-        "visible_dropout_rate": float((visible_conf < _DROPOUT_CONFIDENCE).mean()) if visible_conf.size else None,
+        "visible_dropout_rate": float((visible_conf < DROPOUT_CONFIDENCE).mean()) if visible_conf.size else None,
         "fitted_noise": {
             "sigma": [round(float(s), 4) for s in sigmas],
             "bias": [[round(float(b[0]), 4), round(float(b[1]), 4)] for b in biases],
             "outlier_probability": round(float(np.nanmean(outlier_rates)), 4),
             "outlier_sigma": round(float(np.sqrt(np.mean(all_outliers**2))), 4) if all_outliers.size else None,
-            "dropout_probability": round(float((visible_conf < _DROPOUT_CONFIDENCE).mean()), 4)
+            "dropout_probability": round(float((visible_conf < DROPOUT_CONFIDENCE).mean()), 4)
             if visible_conf.size else None,
-            "confidence_visible": _quantiles(visible_conf),
-            "confidence_hidden": _quantiles(hidden_conf),
+            "confidence_visible": confidence_quantiles(visible_conf),
+            "confidence_hidden": confidence_quantiles(hidden_conf),
         },
     }
 
@@ -217,7 +220,7 @@ def markdown_report(summary: dict[str, Any], command: str) -> str:
         f"* Detection rate: **{summary['detection_rate']:.3f}**: {summary['found_on_whole_frame']:.3f} on the whole"
         f" frame, {summary['found_on_person_crop']:.3f} more on a crop around the person"
         f" ({summary['rejected_as_false_detection']} accepted detections above the error gate)",
-        f"* Visible joints reported with confidence < {_DROPOUT_CONFIDENCE}: {summary['visible_dropout_rate']:.4f}",
+        f"* Visible joints reported with confidence < {DROPOUT_CONFIDENCE}: {summary['visible_dropout_rate']:.4f}",
         "",
         "## Detection rate by person size",
         "",
@@ -265,10 +268,15 @@ def markdown_report(summary: dict[str, Any], command: str) -> str:
 
 
 def write_reports(directory: Path, summary: dict[str, Any], command: str) -> tuple[Path, Path]:
+    return write_report_pair(directory, "keypoint_noise", summary, markdown_report(summary, command))
+
+
+def write_report_pair(directory: Path, stem: str, summary: dict[str, Any], markdown: str) -> tuple[Path, Path]:
+    """``<stem>.json`` (the summary) and ``<stem>.md`` (its report) in ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / "keypoint_noise.json"
-    markdown_path = directory / "keypoint_noise.md"
+    json_path = directory / f"{stem}.json"
+    markdown_path = directory / f"{stem}.md"
     json_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    markdown_path.write_text(markdown_report(summary, command), encoding="utf-8")
+    markdown_path.write_text(markdown, encoding="utf-8")
     return json_path, markdown_path
