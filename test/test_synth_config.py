@@ -136,6 +136,7 @@ def test_split_overrides_from_yaml_are_merged_over_the_built_in_ones() -> None:
         ({"keypoints": {"noise": {"hidden_bias": [[0.1]] * 17}}}, "hidden_bias must hold 17"),
         ({"keypoints": {"noise": {"outlier_persistence": "often"}}}, "outlier_persistence must be a number"),
         ({"keypoints": {"noise": {"outlier_persistence": 1.5}}}, "outlier_persistence"),
+        ({"keypoints": {"noise": {"outlier_persistence": 0.2, "outlier_probability": 0.6}}}, r"<= 1 / \(2 - "),
     ],
 )
 def test_invalid_settings_are_rejected_with_a_clear_message(raw: dict, message: str) -> None:

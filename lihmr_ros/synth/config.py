@@ -237,8 +237,13 @@ class KeypointNoiseSettings:
             raise ValueError(f"keypoints.noise.temporal_correlation must be in [0, 1), got {self.temporal_correlation}")
         if self.outlier_persistence is not None:
             _check_probability("keypoints.noise.outlier_persistence", self.outlier_persistence)
-            if self.outlier_probability >= 1.0:
-                raise ValueError("keypoints.noise.outlier_probability must be < 1 with outlier_persistence")
+            # Outliers start at rate * (1 - persistence) / (1 - rate) per frame, which must be a probability.
+            if self.outlier_probability * (2.0 - self.outlier_persistence) > 1.0:
+                raise ValueError(
+                    "keypoints.noise.outlier_probability must be <= 1 / (2 - outlier_persistence) for outliers that "
+                    f"persist to keep that long-run share, got {self.outlier_probability} with persistence "
+                    f"{self.outlier_persistence}"
+                )
         _check_probability("keypoints.noise.outlier_probability", self.outlier_probability)
         _check_probability("keypoints.noise.dropout_probability", self.dropout_probability)
         for name in ("confidence_visible", "confidence_hidden"):

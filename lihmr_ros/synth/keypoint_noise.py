@@ -18,14 +18,16 @@ network trained on independent per-frame noise learns to average it away
 over its temporal window and then trusts BlazePose's keypoints more than
 they deserve, so :class:`KeypointNoiseProcess` keeps that structure per
 sequence.  That makes it as hard a test as BlazePose, but not a substitute
-for BlazePose's keypoints as training data (``docs/model_card.md``, phase 14):
-BlazePose's errors follow the image, random ones cannot be learnt.  The offset and the drift come from the sequence's own random
-stream, so they and the occluded joints' settings change a data set's
-keypoints and nothing else; the outlier settings decide how many
-displacements the generator's stream gives to keypoints, and so also the
-sensor noise of the renders drawn after them.  With the structure off the
-draws are those of the independent per-frame model the held-out split was
-made with, so its renders stay byte-identical.
+for BlazePose's keypoints as training data (``docs/model_card.md``, phase
+14): BlazePose's errors follow the image, random ones cannot be learnt.
+
+The offset and the drift come from the sequence's own random stream, so they
+and the occluded joints' settings change a data set's keypoints and nothing
+else; the outlier settings decide how many displacements the generator's
+stream gives to keypoints, and so also the sensor noise of the renders drawn
+after them.  With the structure off the draws are those of the independent
+per-frame model the held-out split was made with, so its renders stay
+byte-identical.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class KeypointNoiseProcess:
         drawn = rng.normal(0.0, settings.outlier_sigma * scale, size=(int(outlier.sum()), 2))
         fresh = outlier & ~continuing
         noise[fresh] = drawn[fresh[outlier]]
-        self._outlier_offset[fresh] = noise[fresh] / scale
+        self._outlier_offset[fresh] = noise[fresh] / max(scale, 1.0)  # scale 0: no joint to place at all
         noise[continuing & outlier] = self._outlier_offset[continuing & outlier] * scale
         self._outlier = outlier
         return noise
