@@ -25,7 +25,7 @@ from lihmr_ros.synth.appearance import build_surface_atlas, paint_texture, sampl
 from lihmr_ros.synth.body_surface import NormalEstimator, build_body_surface
 from lihmr_ros.synth.camera import Camera, CameraSampler, project
 from lihmr_ros.synth.config import SynthConfig
-from lihmr_ros.synth.keypoint_noise import KeypointNoiseProcess
+from lihmr_ros.synth.keypoint_noise import KeypointNoiseProcess, joints_in_frame
 from lihmr_ros.synth.motion import MotionSampler, heading_rotation
 from lihmr_ros.synth.renderer import PERSON_ID, RenderedFrame, TexturedMesh
 from lihmr_ros.synth.scene import SceneSampler, apply_sensor
@@ -284,9 +284,7 @@ class SequenceGenerator:
         rng: np.random.Generator,
     ) -> None:
         joints_px = data.joints_2d[index].astype(np.float64)
-        in_frame = np.all(np.isfinite(joints_px), axis=1)
-        in_frame &= (joints_px[:, 0] >= -0.5) & (joints_px[:, 0] <= camera.width - 0.5)
-        in_frame &= (joints_px[:, 1] >= -0.5) & (joints_px[:, 1] <= camera.height - 0.5)
+        in_frame = joints_in_frame(joints_px, camera.width, camera.height)
         column = np.clip(np.round(np.nan_to_num(joints_px[:, 0])).astype(int), 0, camera.width - 1)
         row = np.clip(np.round(np.nan_to_num(joints_px[:, 1])).astype(int), 0, camera.height - 1)
         occluded = rendered.occluder_coverage[row, column] > 0.5

@@ -49,6 +49,14 @@ def person_scale(joints_px: np.ndarray) -> float:
     return float(max(extent.max(), 1.0))
 
 
+def joints_in_frame(joints_px: np.ndarray, width: float, height: float) -> np.ndarray:
+    """(..., 17, 2) projected joints -> (..., 17) bool: finite and inside the image (pixel centres 0..size-1,
+    so the outer pixel edges at -0.5 and size - 0.5 count as inside)."""
+    x, y = joints_px[..., 0], joints_px[..., 1]
+    inside = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+    return np.all(np.isfinite(joints_px), axis=-1) & inside
+
+
 class KeypointNoiseProcess:
     """The keypoint errors of one sequence: call :meth:`corrupt` for its frames in time order.
 
@@ -127,12 +135,12 @@ class KeypointNoiseProcess:
         settings = self.settings
         rate, persistence = settings.outlier_probability, settings.outlier_persistence
         if persistence is None:
+            continuing = np.zeros(17, dtype=bool)
             chance = np.full(17, rate)
         else:
+            continuing = self._outlier & ongoing
             # Start rate such that the long-run share of displaced joints stays ``rate``.
-            start = rate * (1.0 - persistence) / (1.0 - rate)
-            chance = np.where(self._outlier & ongoing, persistence, start)
-        continuing = self._outlier & ongoing if persistence is not None else np.zeros(17, dtype=bool)
+            chance = np.where(continuing, persistence, rate * (1.0 - persistence) / (1.0 - rate))
         outlier = rng.random(17) < chance
         drawn = rng.normal(0.0, settings.outlier_sigma * scale, size=(int(outlier.sum()), 2))
         fresh = outlier & ~continuing

@@ -34,12 +34,12 @@ import numpy as np
 
 from lihmr_ros.body.coco import COCO17_NAMES
 from lihmr_ros.synth.generator import KEYPOINTS_MEDIAPIPE
-from lihmr_ros.synth.keypoint_noise import person_scale
+from lihmr_ros.synth.keypoint_noise import joints_in_frame, person_scale
 from lihmr_ros.synth.noise_study import (
     DROPOUT_CONFIDENCE,
     OUTLIER_SCALES,
     confidence_quantiles,
-    robust_sigma,
+    joint_bias_and_scale,
     write_report_pair,
 )
 
@@ -73,12 +73,7 @@ def read_errors(directory: Path) -> list[SequenceErrors]:
     for record in dataset.sequences():
         arrays = record.arrays
         truth = arrays["joints_2d"].astype(np.float64)
-        width, height = (float(v) for v in record.image_size)
-        in_frame = (
-            np.all(np.isfinite(truth), axis=-1)
-            & (truth[..., 0] >= -0.5) & (truth[..., 0] <= width - 0.5)
-            & (truth[..., 1] >= -0.5) & (truth[..., 1] <= height - 0.5)
-        )
+        in_frame = joints_in_frame(truth, *(float(v) for v in record.image_size))
         found = arrays["keypoint_source"] == KEYPOINTS_MEDIAPIPE
         error = np.full(truth.shape, np.nan)
         confidence = np.full(truth.shape[:2], np.nan)
@@ -93,16 +88,6 @@ def read_errors(directory: Path) -> list[SequenceErrors]:
             f"{directory} has no frame with BlazePose keypoints: make it with keypoints.source: mediapipe"
         )
     return sequences
-
-
-def _joint_model(errors: np.ndarray) -> tuple[np.ndarray, float]:
-    """(N, 2) errors of one joint -> (bias of its inliers, robust scale around the median); NaN without errors."""
-    if errors.shape[0] == 0:
-        return np.full(2, np.nan), float("nan")
-    centre = np.median(errors, axis=0)
-    sigma = robust_sigma((errors - centre).reshape(-1))
-    inliers = errors[np.all(np.abs(errors - centre) <= OUTLIER_SCALES * sigma, axis=1)]
-    return inliers.mean(axis=0), sigma
 
 
 def lag_correlations(standardised: list[np.ndarray], max_lag: int = MAX_LAG) -> tuple[np.ndarray, np.ndarray]:
@@ -163,17 +148,17 @@ def summarise(sequences: list[SequenceErrors]) -> dict[str, Any]:
     if not visible.any():
         raise ValueError("no visible joint with a BlazePose keypoint to measure")
     biases, sigmas = np.zeros((17, 2)), np.zeros(17)
-    pooled_bias, pooled_sigma = _joint_model(errors[visible])
+    pooled_bias, pooled_sigma = joint_bias_and_scale(errors[visible])
     for joint in range(17):
-        biases[joint], sigmas[joint] = _joint_model(errors[visible[:, joint], joint])
+        biases[joint], sigmas[joint] = joint_bias_and_scale(errors[visible[:, joint], joint])
         if not np.isfinite(sigmas[joint]):  # never seen (only in tiny data sets): all visible joints pooled
             biases[joint], sigmas[joint] = pooled_bias, pooled_sigma
-    pooled_hidden_bias, pooled_hidden_sigma = _joint_model(errors[hidden])
+    pooled_hidden_bias, pooled_hidden_sigma = joint_bias_and_scale(errors[hidden])
     hidden_biases, hidden_sigmas = np.zeros((17, 2)), np.zeros(17)
     hidden_counts = hidden.sum(axis=0)
     for joint in range(17):
         if hidden_counts[joint] >= _MIN_HIDDEN_SAMPLES:
-            hidden_biases[joint], hidden_sigmas[joint] = _joint_model(errors[hidden[:, joint], joint])
+            hidden_biases[joint], hidden_sigmas[joint] = joint_bias_and_scale(errors[hidden[:, joint], joint])
         else:
             hidden_biases[joint], hidden_sigmas[joint] = pooled_hidden_bias, pooled_hidden_sigma
     occluded_measured = bool(hidden.any())
@@ -265,7 +250,8 @@ def markdown_report(summary: dict[str, Any], command: str) -> str:
         )
     lines += [
         "",
-        "Occluded joints seen fewer than 50 times take the scale and bias of all occluded joints pooled (none: null,",
+        f"Occluded joints seen fewer than {_MIN_HIDDEN_SAMPLES} times take the scale and bias of all occluded joints "
+        "pooled (none: null,",
         "occluded joints then err like visible ones).",
         "",
         "## Correlation of a joint's error between frames k apart",

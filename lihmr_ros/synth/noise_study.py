@@ -31,7 +31,7 @@ import numpy as np
 
 from lihmr_ros.body.coco import COCO17_NAMES
 from lihmr_ros.synth.config import CONFIDENCE_QUANTILE_LEVELS, SynthConfig
-from lihmr_ros.synth.keypoint_noise import person_scale
+from lihmr_ros.synth.keypoint_noise import joints_in_frame, person_scale
 
 HEIGHT_BINS_PX = (0, 60, 120, 240, 480, 10_000)
 _MAD_TO_SIGMA = 1.4826
@@ -72,12 +72,7 @@ def observe(config: SynthConfig, seed: int, sequences: int, stride: int, progres
                 data = generator.generate(sequence_seed(base_seed(seed, config), index), keep_images=True)
                 for frame in range(0, data.num_frames, stride):
                     joints = data.joints_2d[frame].astype(np.float64)
-                    width, height = (int(v) for v in data.image_size)
-                    in_frame = (
-                        np.all(np.isfinite(joints), axis=1)
-                        & (joints[:, 0] >= -0.5) & (joints[:, 0] <= width - 0.5)
-                        & (joints[:, 1] >= -0.5) & (joints[:, 1] <= height - 0.5)
-                    )
+                    in_frame = joints_in_frame(joints, *(int(v) for v in data.image_size))
                     if not in_frame.any():
                         continue
                     found = detector.detect(data.images[frame], joints, in_frame, rng)
@@ -114,6 +109,20 @@ def _moments(values: np.ndarray) -> dict[str, float]:
         "p50": float(np.quantile(values, 0.5)),
         "p90": float(np.quantile(values, 0.9)),
     }
+
+
+def joint_bias_and_scale(errors: np.ndarray) -> tuple[np.ndarray, float]:
+    """(N, 2) finite errors of one joint -> (mean of its inliers, robust scale); zero bias and NaN without errors.
+
+    Each axis is centred on its own median first (the systematic offset is the bias, not spread); inliers lie
+    within ``OUTLIER_SCALES`` scales of that centre on both axes.
+    """
+    if errors.shape[0] == 0:
+        return np.zeros(2), float("nan")
+    centre = np.median(errors, axis=0)
+    sigma = robust_sigma((errors - centre).reshape(-1))
+    inliers = errors[np.all(np.abs(errors - centre) <= OUTLIER_SCALES * sigma, axis=1)]
+    return (inliers.mean(axis=0) if inliers.size else np.zeros(2)), sigma
 
 
 def confidence_quantiles(values: np.ndarray) -> list[float] | None:
@@ -158,18 +167,13 @@ def summarise(observations: list[FrameObservation], max_detection_error: float) 
     for joint, name in enumerate(COCO17_NAMES):
         joint_errors = stacked[:, joint]
         joint_errors = joint_errors[np.all(np.isfinite(joint_errors), axis=1)]
-        # Centre each axis on its own median first: the systematic offset is the bias, not spread.
+        bias, sigma = joint_bias_and_scale(joint_errors)
         components = (joint_errors - np.median(joint_errors, axis=0)).reshape(-1) if joint_errors.size else np.zeros(0)
-        sigma = robust_sigma(components)
         norms = np.linalg.norm(stacked[:, joint], axis=1)
         norms = norms[np.isfinite(norms)]
         outliers = components[np.abs(components) > OUTLIER_SCALES * sigma] if np.isfinite(sigma) else components[:0]
         sigmas.append(sigma)
-        inliers = joint_errors
-        if np.isfinite(sigma):
-            centre = np.median(joint_errors, axis=0)
-            inliers = inliers[np.all(np.abs(inliers - centre) <= OUTLIER_SCALES * sigma, axis=1)]
-        biases.append(inliers.mean(axis=0) if inliers.size else np.zeros(2))
+        biases.append(bias)
         outlier_rates.append(outliers.size / max(components.size, 1))
         outlier_values.append(outliers)
         per_joint.append(
