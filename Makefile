@@ -1,5 +1,5 @@
 # Entry points of the project; each target is one script under scripts/.
-.PHONY: setup test demo eval-heldout eval-selection
+.PHONY: setup test demo eval-heldout eval-selection eval-selection2
 
 # Create/update .venv, build the ROS 2 messages, prebuild Anny's cache (idempotent).
 setup:
@@ -20,6 +20,11 @@ demo:
 eval-heldout:
 	scripts/eval_heldout.sh $(EVAL_ARGS)
 
-# The same on the 48-sequence selection split (seed 3003) on which shipping decisions are made.
+# The same on the 48-sequence selection split (seed 3003), on which shipping decisions were made until the
+# fifteenth session.
 eval-selection:
 	LIHMR_EVAL_SPLIT=selection scripts/eval_heldout.sh $(EVAL_ARGS)
+
+# The second, 96-sequence selection split (seed 5005), on which shipping decisions are made since then.
+eval-selection2:
+	LIHMR_EVAL_SPLIT=selection2 scripts/eval_heldout.sh $(EVAL_ARGS)
