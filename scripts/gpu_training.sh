@@ -37,7 +37,7 @@
 # background while smoke ran; synth 240 (resumed, with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1
 # set by hand, which lihmr synth now does); train 8000; collect. The mediapipe stage has not run on a GPU
 # machine yet; on this machine the wheels it installs, with only a cv2 beside them, ran BlazePose (the
-# fourteenth session).
+# fifteenth session).
 set -euo pipefail
 
 stage="${1:?usage: scripts/gpu_training.sh prepare|setup|mediapipe|smoke|synth SECONDS|train STEPS|collect DIR}"
