@@ -93,6 +93,12 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=77 PYTHONUNBUFFERED
 lihmr=(python3 -c 'import sys; from lihmr_ros.cli import main; sys.exit(main())')  # the copied code's CLI
 synth=("${synth_env[@]}" "${lihmr[@]}" synth)
 
+install_wheels() {  # install_wheels TARGET WHEEL...: carried wheels, offline, replacing what TARGET holds of them
+    local target="$1"
+    shift
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$target" "$@"
+}
+
 write_train_config() {  # write_train_config FILE [YAML LINE...]: the chosen recipe, from the chosen weights
     local file="$1"
     shift
@@ -107,13 +113,12 @@ case "$stage" in
 setup)
     for package in .gl/*.deb; do dpkg -x "$package" /; done
     ldconfig
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .dev/*.whl
+    install_wheels /tmp/site .dev/*.whl
     tar -xJf .dev/anny.tar.xz -C /tmp/site
     cache="$ANNY_CACHE_DIR/v$(python3 -c 'from anny.models.model_data import CURRENT_DATA_VERSION as v; print(v)')"
     mkdir -p "$cache" && cp .dev/anny_cache/*.safetensors "$cache/"
     rm -rf "$work/src" && mkdir -p "$work/src" && cp -r lihmr_ros config "$work/src/"
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$mediapipe_site" \
-        .dev/mediapipe_plot/*.whl
+    install_wheels "$mediapipe_site" .dev/mediapipe_plot/*.whl
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     python3 - <<'EOF'
 import time
@@ -130,8 +135,7 @@ print("EGL:", context.info["GL_RENDERER"], "| torch", torch.__version__, "CUDA",
 EOF
     ;;
 mediapipe)
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$mediapipe_site" \
-        .mp/*.whl
+    install_wheels "$mediapipe_site" .mp/*.whl
     # The image's cv2 and torch were built against numpy 2; both must load beside numpy 1.26, and BlazePose run.
     "${synth_env[@]}" python3 - <<'EOF'
 import time
