@@ -55,6 +55,10 @@ def _register_model(targets: argparse._SubParsersAction) -> None:
     backends.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint to load")
     backends.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     backends.add_argument(
+        "--flip-averaging", action="store_true",
+        help="time each backend with flip averaging (node parameter flip_averaging): every person run twice",
+    )
+    backends.add_argument(
         "--cache-dir", type=Path, default=None, help="ONNX/engine cache root (default ~/.cache/lihmr/engines)"
     )
     parser.set_defaults(handler=_bench_model)
@@ -69,9 +73,11 @@ def _bench_model(args: argparse.Namespace) -> int:
         raise SystemExit("lihmr bench model: --repeats and --threads must be >= 1, --warmup >= 0")
     if args.backend:
         return _bench_backends(args)
-    if args.batch is not None or args.checkpoint is not None or args.cache_dir is not None or args.device != "auto":
+    if (args.batch is not None or args.checkpoint is not None or args.cache_dir is not None
+            or args.device != "auto" or args.flip_averaging):
         raise SystemExit(
-            "lihmr bench model: --batch, --checkpoint, --device and --cache-dir apply to --backend runs only"
+            "lihmr bench model: --batch, --checkpoint, --device, --cache-dir and --flip-averaging apply to "
+            "--backend runs only"
         )
     try:
         config = NetworkConfig.from_yaml(args.config) if args.config else NetworkConfig()
@@ -113,7 +119,7 @@ def _bench_backends(args: argparse.Namespace) -> int:
             try:
                 backend = create_backend(
                     name, checkpoint, max_people=batch, device=args.device, cache_dir=args.cache_dir,
-                    threads=args.threads, template_path=args.template,
+                    threads=args.threads, template_path=args.template, flip_averaging=args.flip_averaging,
                 )
             except BackendUnavailableError as error:
                 raise SystemExit(f"lihmr bench model: {error}") from error
@@ -121,7 +127,8 @@ def _bench_backends(args: argparse.Namespace) -> int:
                 results[name] = bench_backend(backend, batch, args.repeats, args.warmup)
             finally:
                 backend.close()
-    report = {"batch": batch, "threads": args.threads, "repeats": args.repeats, "weights": weights, "backends": results}
+    report = {"batch": batch, "threads": args.threads, "repeats": args.repeats, "weights": weights,
+              "flip_averaging": args.flip_averaging, "backends": results}
     if "torch" in results:
         torch_ms = results["torch"]["frame_ms"]
         report["frame_speedup_over_torch"] = {name: torch_ms / result["frame_ms"] for name, result in results.items()}

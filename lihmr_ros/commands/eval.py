@@ -50,6 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ignore the floors of camera.json: sizes and distances from the network alone (node default)",
     )
     parser.add_argument(
+        "--flip-averaging", action="store_true",
+        help="average each person's body with the mirrored estimate (node parameter flip_averaging)",
+    )
+    parser.add_argument(
         "--report", type=Path, default=None,
         help="also write overall and per-sequence metrics to this JSON file (input of `lihmr compare`)",
     )
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, stream=sys.stderr)
     try:
         sequences = [load_sequence(path) for path in find_sequences(args.data)]
-        factory = PipelineFactory(weights, args.backend, args.device, logger)
+        factory = PipelineFactory(weights, args.backend, args.device, logger, args.flip_averaging)
     except (FileNotFoundError, ValueError, SettingsError, CheckpointMismatchError) as error:
         print(f"lihmr eval: {error}", file=sys.stderr)
         return 2
@@ -78,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         factory.close()
     metrics = report.metrics
     if args.report is not None:
-        _write_report(args.report, report, weights, args.data)
+        _write_report(args.report, report, weights, args.data, args.flip_averaging)
     if args.json:
         print(json.dumps({key: _json_number(metrics[key]) for key in JSON_KEYS}))
         return 0
@@ -96,11 +100,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path) -> None:
+def _write_report(path: Path, report: "EvalReport", weights: Path, data: Path, flip_averaging: bool) -> None:
     """Save what `lihmr compare` pairs: the pooled metrics and every sequence's own, and on how many
     sequences people were scaled onto the floor (sizes from the camera mount rather than the network)."""
     document = {
         "weights": str(weights),
+        "flip_averaging": flip_averaging,
         "data": str(Path(data).resolve()),
         "sequences_on_floor": report.sequences_on_floor,
         "overall": {key: _json_number(value) for key, value in report.metrics.items()},

@@ -122,14 +122,17 @@ class EvalReport:
 class PipelineFactory:
     """Builds the node's pipeline once and a fresh one (new BlazePose + tracker) per sequence."""
 
-    def __init__(self, weights: Path, backend: str, device: str, logger: logging.Logger) -> None:
+    def __init__(
+        self, weights: Path, backend: str, device: str, logger: logging.Logger, flip_averaging: bool = False
+    ) -> None:
         from lihmr_ros.model.checkpoint import read_metadata
         from lihmr_ros.ros.settings import settings_from_values
         from lihmr_ros.ros.startup import load_pipeline
 
         window = read_metadata(weights)["network_config"].window
         self.settings = settings_from_values(
-            {"weights": str(weights), "backend": backend, "device": device, "window": window}
+            {"weights": str(weights), "backend": backend, "device": device, "window": window,
+             "flip_averaging": flip_averaging}
         )
         self._pipeline = load_pipeline(self.settings, logger).pipeline
         self._used = False

@@ -62,6 +62,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "Directory for exported ONNX graphs and TensorRT engines; empty = ~/.cache/lihmr/engines."),
     ParameterSpec("max_people", 4, "Most people tracked and reconstructed per image (sets the batch size).",
                   minimum=1, maximum=32),
+    ParameterSpec("flip_averaging", False,
+                  "Also run the network on each person's mirror image and average the two bodies: steadier "
+                  "orientation and articulation for twice the network's work (docs/model_card.md)."),
     ParameterSpec("window", 16, "Frames per person window; must equal the window the checkpoint was trained with.",
                   minimum=1, maximum=256),
     ParameterSpec("image_transport", "raw",

@@ -35,6 +35,8 @@ class NodeSettings:
     device: str
     engine_cache_dir: Path | None
     max_people: int
+    flip_averaging: bool
+    """Average each person's body with the mirrored estimate (:mod:`lihmr_ros.runtime.flip_averaging`)."""
     window: int
     image_transport: str
     keypoint_source: str
@@ -81,6 +83,7 @@ def settings_from_values(values: Mapping[str, ParameterValue]) -> NodeSettings:
         device=device,
         engine_cache_dir=Path(str(checked["engine_cache_dir"])).expanduser() if checked["engine_cache_dir"] else None,
         max_people=int(checked["max_people"]),
+        flip_averaging=bool(checked["flip_averaging"]),
         window=int(checked["window"]),
         image_transport=str(checked["image_transport"]),
         keypoint_source=str(checked["keypoint_source"]),

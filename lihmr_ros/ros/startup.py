@@ -19,6 +19,7 @@ from lihmr_ros.pipeline.streaming import StreamingPipeline
 from lihmr_ros.ros.locked_source import LockedExternalKeypointSource
 from lihmr_ros.ros.settings import NodeSettings, SettingsError
 from lihmr_ros.runtime.backend import BackendUnavailableError
+from lihmr_ros.runtime.flip_averaging import AsymmetricTemplateError
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ def load_pipeline(settings: NodeSettings, logger: Any) -> LoadedPipeline:
             device=settings.device,
             cache_dir=settings.engine_cache_dir,
             logger=logger,
+            flip_averaging=settings.flip_averaging,
         )
     except BackendUnavailableError as error:
         raise SettingsError(f"invalid parameter 'backend' ({settings.backend!r}): {error}") from error
     except CheckpointMismatchError as error:
         raise SettingsError(f"invalid parameter 'weights': {error}") from error
+    except AsymmetricTemplateError as error:
+        raise SettingsError(f"invalid parameter 'flip_averaging': {error}; set it to false") from error
 
     external_source = None
     if settings.keypoint_source == "topic":

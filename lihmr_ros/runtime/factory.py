@@ -38,6 +38,7 @@ def create_backend(
     precision: str = "auto",
     threads: int = 2,
     template_path: Path | None = None,
+    flip_averaging: bool = False,
 ) -> InferenceBackend:
     """Load ``checkpoint_path`` (default: the shipped weights) into the backend ``name``.
 
@@ -46,6 +47,11 @@ def create_backend(
     ``fp16``.  ``threads``: CPU threads of torch / onnxruntime.
     ``template_path``: mesh template the checkpoint was trained with (default:
     the packaged one), needed only to load the PyTorch network.
+    ``flip_averaging``: wrap the backend in a
+    :class:`~lihmr_ros.runtime.flip_averaging.FlipAveragingBackend` that still
+    takes ``max_people`` people (the engine underneath is built for twice as
+    many); :class:`~lihmr_ros.runtime.flip_averaging.AsymmetricTemplateError` if the
+    template has no left/right symmetry.
     """
     from lihmr_ros.model.checkpoint import DEFAULT_CHECKPOINT
 
@@ -60,9 +66,17 @@ def create_backend(
             "pass a checkpoint path)"
         )
     logger = logger or DEFAULT_LOGGER
+    twins = None
+    if flip_averaging:
+        from lihmr_ros.model.templates import resolve_template
+        from lihmr_ros.runtime.flip_averaging import FlipAveragingBackend, mirror_twins
+
+        # Before any engine is built: an asymmetric template must not cost an export.
+        twins = mirror_twins(resolve_template(template_path).full_rest_vertices)
     options = {
         "checkpoint": checkpoint,
-        "max_people": max_people,
+        # Flip averaging runs every person and their mirror image in one batch.
+        "max_people": max_people * (2 if flip_averaging else 1),
         "device": device,
         # An empty string (an unset ROS parameter) means the default too.
         "cache_root": Path(cache_dir) if cache_dir else default_cache_root(),
@@ -71,6 +85,12 @@ def create_backend(
         "threads": threads,
         "template_path": template_path,
     }
+    backend = _create_named_or_first(name, options, logger)
+    return backend if twins is None else FlipAveragingBackend(backend, twins)
+
+
+def _create_named_or_first(name: str, options: dict, logger: Logger) -> InferenceBackend:
+    """The backend ``name``, or for ``auto`` the first of :data:`AUTO_ORDER` that can run, logging why."""
     if name != "auto":
         try:
             backend = _create(name, **options)
