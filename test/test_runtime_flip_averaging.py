@@ -112,7 +112,8 @@ def test_flip_averaged_bodies_are_mirror_equivariant(inner, twins: np.ndarray) -
 
 def test_the_cached_feature_holds_the_crop_and_its_mirror_image(inner, twins: np.ndarray) -> None:
     backend = FlipAveragingBackend(inner, twins)
-    crops = np.random.default_rng(5).random((backend.max_people, 3, backend.crop_size, backend.crop_size), dtype=np.float32)
+    side = backend.crop_size
+    crops = np.random.default_rng(5).random((backend.max_people, 3, side, side), dtype=np.float32)
     features = backend.encode(crops)
     np.testing.assert_allclose(features[:, :inner.feature_dim], inner.encode(crops), atol=1e-6)
     np.testing.assert_allclose(features[:, inner.feature_dim:], inner.encode(crops[..., ::-1].copy()), atol=1e-6)

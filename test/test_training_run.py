@@ -320,3 +320,72 @@ def test_validation_on_pre_encoded_data_agrees_with_the_plain_data(data_dir, enc
     assert abs(compact["mpve"] - plain["mpve"]) < 10.0  # upsampled instead of exact ground-truth meshes
     with pytest.raises(ValueError, match="template"):
         ShardValidator(encoded, 3)
+
+
+def project_points(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """(B, T, J, 3) camera-frame points -> (B, T, J, 2) pixels with each window's (B, 3, 3) camera."""
+    fx, fy = intrinsics[:, 0, 0, None, None], intrinsics[:, 1, 1, None, None]
+    cx, cy = intrinsics[:, 0, 2, None, None], intrinsics[:, 1, 2, None, None]
+    return np.stack([fx * points[..., 0] / points[..., 2] + cx, fy * points[..., 1] / points[..., 2] + cy], axis=-1)
+
+
+def test_mirrored_windows_are_the_same_scene_seen_in_a_mirror(data_dir) -> None:
+    from lihmr_ros.body.coco import COCO17_FLIP_PERMUTATION
+    from lihmr_ros.model.inputs import crop_info, keypoints_from_crop
+    from lihmr_ros.runtime.flip_averaging import mirror_twins
+
+    sampler = WindowSampler(data_dir, window=4, target_index=3, crop_size=CROP)
+    twins = mirror_twins(load_template().coarse_vertices)
+    ids, flags = np.arange(6), np.array([True, False, True, True, False, True])
+    plain, seen = sampler.gather(ids), sampler.gather(ids, flags, twins)
+    same = ~flags
+    np.testing.assert_array_equal(seen.crops[seen.crop_index[same]], plain.crops[plain.crop_index[same]])
+    np.testing.assert_array_equal(seen.joints[same], plain.joints[same])
+    # Images: each mirrored window reads its frames' crops flipped left/right.
+    flipped = plain.crops[plain.crop_index[flags]][..., ::-1, :]
+    np.testing.assert_array_equal(seen.crops[seen.crop_index[flags]], flipped)
+    for batch in (plain, seen):  # 3D joints still project onto the stored 2D joints
+        projected = project_points(batch.joints + batch.root[:, :, None], batch.intrinsics)
+        np.testing.assert_allclose(projected, batch.joints_2d, atol=0.05)
+    # Keypoints: the mirror image about the principal point of the original pixels, left and right swapped.
+    centre_x = plain.intrinsics[flags, 0, 2][:, None, None]
+    original = keypoints_from_crop(plain.keypoints[flags], plain.boxes[flags])[:, :, COCO17_FLIP_PERMUTATION]
+    mirrored = keypoints_from_crop(seen.keypoints[flags], seen.boxes[flags])
+    np.testing.assert_allclose(mirrored[..., 0], 2 * centre_x - original[..., 0], atol=1e-3)
+    np.testing.assert_allclose(mirrored[..., 1:], original[..., 1:], atol=1e-3)
+    for batch in (plain, seen):  # crop placements still describe the (mirrored) boxes in the same camera
+        for window in range(batch.size):
+            expected = crop_info(batch.boxes[window], batch.intrinsics[window])
+            np.testing.assert_allclose(batch.crop_info[window], expected, atol=1e-5)
+    # Meshes: vertex i of the mirrored body sits where its twin's mirror image sits.
+    expected = plain.target_coarse_vertices[flags][:, twins] * np.float32([-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(seen.target_coarse_vertices[flags], expected)
+    assert np.abs(seen.target_coarse_vertices[flags] - plain.target_coarse_vertices[flags]).max() > 0.01
+
+
+def test_mirror_augmented_training_needs_the_mirrored_features(data_dir, network_yaml, tmp_path) -> None:
+    weights_dir = tmp_path / "source"
+    Trainer(tiny_config(data_dir, network_yaml, weights_dir, steps=1, checkpoint_every=1),
+            report=lambda line: None).run(progress=False)
+    weights = weights_dir / "last.safetensors"
+    without, with_mirror = tmp_path / "encoded", tmp_path / "encoded_mirrored"
+    for out, extra in ((without, []), (with_mirror, ["--mirrored"])):
+        assert main(["encode", "--data", str(data_dir), "--weights", str(weights), "--out", str(out),
+                     "--device", "cpu", *extra]) == 0
+    network = load_checkpoint(weights, load_template())
+    sampler = WindowSampler(with_mirror, network.config.window, network.config.target_index, CROP)
+    crops = WindowSampler(data_dir, network.config.window, network.config.target_index, CROP).frames["crops"]
+    expected = encode_crops(network, np.ascontiguousarray(crops[:, :, ::-1]), torch.device("cpu")).astype(np.float32)
+    np.testing.assert_allclose(sampler.frames["mirrored_crops"].astype(np.float32), expected, atol=1e-6)
+
+    def config(data: Path, out: str) -> TrainConfig:
+        return tiny_config(data_dir, network_yaml, tmp_path / out, steps=2, init_weights=str(weights),
+                           augment={"mirror": 0.5},
+                           data={"train": str(data), "validation": "", "full_mesh_targets": "upsampled"})
+
+    with pytest.raises(ValueError, match="lihmr encode --mirrored"):
+        Trainer(config(without, "refused"), report=lambda line: None)
+    Trainer(config(with_mirror, "mirrored"), report=lambda line: None).run(progress=False)
+    assert np.isfinite(logged_losses(tmp_path / "mirrored")).all()
+    with pytest.raises(ValueError, match="full_mesh_targets: upsampled"):
+        tiny_config(data_dir, network_yaml, tmp_path / "anny", augment={"mirror": 0.5})

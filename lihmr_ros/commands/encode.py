@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", type=Path, required=True, help="checkpoint whose encoder makes the features")
     parser.add_argument("--out", type=Path, required=True, help="output directory (created)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument(
+        "--mirrored", action="store_true",
+        help="also store the features of every crop flipped left/right, for training with augment.mirror "
+        "(twice the encoding time)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -45,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         manifest = encode_dataset(
-            args.data, args.weights, args.out, resolve_device(args.device), report=lambda line: print(line, file=sys.stderr)
+            args.data, args.weights, args.out, resolve_device(args.device),
+            report=lambda line: print(line, file=sys.stderr), mirrored=args.mirrored,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"lihmr encode: {error}", file=sys.stderr)

@@ -83,6 +83,9 @@ class LossWeights:
 class AugmentConfig:
     colour_jitter: float = 0.2
     """Per-window random gain / offset of each colour channel, up to this fraction (0 disables)."""
+    mirror: float = 0.0
+    """Probability that a run of windows is seen in a mirror (``lihmr_ros.training.mirror``); pre-encoded data
+    needs the mirrored crops' features (``lihmr encode --mirrored``).  Phases 1-16 trained without."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,11 @@ class TrainConfig:
             problems.append(f"loss weights must be >= 0: {', '.join(negative)}")
         if not 0.0 <= self.augment.colour_jitter < 1.0:
             problems.append("augment.colour_jitter must lie in [0, 1)")
+        if not 0.0 <= self.augment.mirror <= 1.0:
+            problems.append("augment.mirror must lie in [0, 1]")
+        if self.augment.mirror > 0 and self.data.full_mesh_targets != "upsampled":
+            problems.append("augment.mirror mirrors the stored coarse meshes: it needs data.full_mesh_targets: "
+                            "upsampled")
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
 

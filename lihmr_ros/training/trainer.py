@@ -135,6 +135,7 @@ class Trainer:
                    f"({', '.join(config.init_modules) or 'whole network'}) from {config.init_weights}")
         if self.pre_encoded:
             self._check_pre_encoded()
+        self.coarse_twins = self._mirror_twins() if config.augment.mirror > 0 else None
         self.mesh_targets = MeshTargets(
             config.data.full_mesh_targets, self.template, self.sampler.coarse_topology,
             self.sampler.num_coarse_vertices, self.network.refiner.upsample, self.sampler.has_anny_parameters,
@@ -171,6 +172,13 @@ class Trainer:
                 f"{self.config.data.train} was encoded by another encoder than this network's; set init_weights "
                 f"to the checkpoint it was encoded with ({self.sampler.directory}/manifest.json: encoder.checkpoint)"
             )
+
+    def _mirror_twins(self) -> np.ndarray:
+        """The coarse template's left/right vertex twins, after checking the data can be mirrored."""
+        from lihmr_ros.runtime.flip_averaging import mirror_twins
+
+        self.sampler.check_can_mirror()
+        return mirror_twins(self.template.coarse_vertices)
 
     def _check_out_dir(self, resume: bool) -> None:
         has_run = (self.out / LAST_WEIGHTS).is_file() or (self.out / LOG_FILE).is_file()
@@ -209,7 +217,9 @@ class Trainer:
         """One optimiser step; returns the loss terms (unweighted) and the weighted total."""
         config = self.config
         rng = np.random.default_rng([config.seed, self.step])
-        batch = self.sampler.sample(rng, config.batch_size, config.windows_per_run)
+        batch = self.sampler.sample(
+            rng, config.batch_size, config.windows_per_run, config.augment.mirror, self.coarse_twins
+        )
         crop_index = torch.as_tensor(batch.crop_index, device=self.device)
         keypoints = torch.as_tensor(batch.keypoints, device=self.device)
         crop_info = torch.as_tensor(batch.crop_info, device=self.device)

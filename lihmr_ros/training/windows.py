@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from lihmr_ros.synth.generator import KEYPOINTS_NONE
-from lihmr_ros.training.encoded import EncodedDataset, open_training_data
+from lihmr_ros.training.encoded import MIRRORED_FEATURES, EncodedDataset, open_training_data
+from lihmr_ros.training.mirror import mirror_windows
 
 PER_FRAME_KEYS: tuple[str, ...] = (
     "keypoints",
@@ -112,7 +113,10 @@ class WindowSampler:
                 f"regenerate the data with output.crop_size: {crop_size}"
             )
         image_key = "crops" if self.encoder_sha256 is None else "encoder_features"
-        keys = (image_key, *PER_FRAME_KEYS, *(ANNY_PARAMETER_KEYS if self.encoder_sha256 is None else ()))
+        has_mirrored = isinstance(dataset, EncodedDataset) and dataset.has_mirrored_features
+        mirrored_key = (MIRRORED_FEATURES,) if has_mirrored else ()
+        keys = (image_key, *mirrored_key, *PER_FRAME_KEYS,
+                *(ANNY_PARAMETER_KEYS if self.encoder_sha256 is None else ()))
         columns: dict[str, list[np.ndarray]] = {key: [] for key in keys}
         frame_sequence, sequence_intrinsics, sequence_phenotypes, tables = [], [], [], []
         first_frame, sequence_index = 0, 0
@@ -131,6 +135,8 @@ class WindowSampler:
             raise ValueError(f"{directory} holds no sequences")
         self.frames = {key: np.concatenate(parts) for key, parts in columns.items()}
         self.frames["crops"] = self.frames.pop(image_key)
+        if mirrored_key:
+            self.frames["mirrored_crops"] = self.frames.pop(MIRRORED_FEATURES)
         self.frame_sequence = np.concatenate(frame_sequence)
         self.intrinsics = np.stack(sequence_intrinsics).astype(np.float32)
         self.phenotypes = np.stack(sequence_phenotypes).astype(np.float32)
@@ -153,6 +159,13 @@ class WindowSampler:
         """Whether batches carry the target frames' Anny parameters (plain data, not pre-encoded)."""
         return "pose_quaternions" in self.frames
 
+    def check_can_mirror(self) -> None:
+        """Raise unless windows can be mirrored: crops can be flipped, features only if their mirror images'
+        are stored (``lihmr encode --mirrored``)."""
+        if self.encoder_sha256 is not None and "mirrored_crops" not in self.frames:
+            raise ValueError(f"{self.directory} holds no features of mirrored crops; re-encode it with "
+                             "`lihmr encode --mirrored` or set augment.mirror to 0")
+
     @property
     def num_coarse_vertices(self) -> int:
         return int(self.frames["coarse_vertices"].shape[1])
@@ -161,9 +174,22 @@ class WindowSampler:
     def memory_bytes(self) -> int:
         return int(sum(array.nbytes for array in self.frames.values()))
 
-    def sample(self, rng: np.random.Generator, batch_size: int, windows_per_run: int = 1) -> WindowBatch:
-        """``batch_size`` windows in runs of ``windows_per_run`` consecutive ones (:meth:`sample_ids`)."""
-        return self.gather(self.sample_ids(rng, batch_size, windows_per_run))
+    def sample(
+        self,
+        rng: np.random.Generator,
+        batch_size: int,
+        windows_per_run: int = 1,
+        mirror_probability: float = 0.0,
+        coarse_twins: np.ndarray | None = None,
+    ) -> WindowBatch:
+        """``batch_size`` windows in runs of ``windows_per_run`` consecutive ones (:meth:`sample_ids`); each run
+        is mirrored with ``mirror_probability`` (whole runs, so their output stream stays one motion)."""
+        ids = self.sample_ids(rng, batch_size, windows_per_run)
+        if mirror_probability <= 0.0:
+            return self.gather(ids)
+        runs = -(-batch_size // windows_per_run)
+        flags = np.repeat(rng.random(runs) < mirror_probability, windows_per_run)[:batch_size]
+        return self.gather(ids, flags, coarse_twins)
 
     def sample_ids(self, rng: np.random.Generator, batch_size: int, windows_per_run: int) -> np.ndarray:
         """(batch_size,) rows of :attr:`windows`: runs of ``windows_per_run`` consecutive windows, run after run.
@@ -181,18 +207,31 @@ class WindowSampler:
         ids = np.minimum(starts[:, None] + np.arange(windows_per_run)[None, :], end[:, None] - 1)
         return ids.reshape(-1)[:batch_size]
 
-    def gather(self, window_ids: np.ndarray) -> WindowBatch:
-        """The windows with the given rows of :attr:`windows`."""
+    def gather(
+        self, window_ids: np.ndarray, mirrored: np.ndarray | None = None, coarse_twins: np.ndarray | None = None
+    ) -> WindowBatch:
+        """The windows with the given rows of :attr:`windows`; those flagged in ``mirrored`` (B,) seen in a
+        mirror (:func:`~lihmr_ros.training.mirror.mirror_windows`, with the coarse template's ``coarse_twins``)."""
         rows = self.windows[np.asarray(window_ids, dtype=np.int64)]  # (B, T) global frame indices
         targets = rows[:, self.target_index]
         sequences = self.frame_sequence[targets]
         frames = self.frames
         distinct, crop_index = np.unique(rows, return_inverse=True)
         _, crop_group = np.unique(self.frame_sequence[distinct], return_inverse=True)
-        return WindowBatch(
-            crops=frames["crops"][distinct],
-            crop_index=crop_index.reshape(rows.shape),
-            crop_group=crop_group.reshape(-1),
+        crops, crop_index, crop_group = frames["crops"][distinct], crop_index.reshape(rows.shape), crop_group.ravel()
+        mirroring = mirrored is not None and bool(np.any(mirrored))
+        if mirroring:
+            self.check_can_mirror()
+            if coarse_twins is None:
+                raise ValueError("mirroring windows needs the coarse template's vertex twins")
+            # Mirrored windows read the second half: the same frames' flipped crops (or their features).
+            flipped = frames["mirrored_crops"][distinct] if "mirrored_crops" in frames else crops[:, :, ::-1]
+            crop_index = np.where(np.asarray(mirrored)[:, None], crop_index + len(distinct), crop_index)
+            crops, crop_group = np.concatenate([crops, flipped]), np.concatenate([crop_group, crop_group])
+        batch = WindowBatch(
+            crops=crops,
+            crop_index=crop_index,
+            crop_group=crop_group,
             keypoints=frames["keypoints"][rows],
             crop_info=frames["crop_info"][rows],
             boxes=frames["boxes"][rows],
@@ -205,3 +244,4 @@ class WindowSampler:
             target_pose_quaternions=frames["pose_quaternions"][targets] if "pose_quaternions" in frames else None,
             target_global_rotation=frames["global_rotation"][targets] if "global_rotation" in frames else None,
         )
+        return mirror_windows(batch, mirrored, coarse_twins) if mirroring else batch
