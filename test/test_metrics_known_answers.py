@@ -140,3 +140,34 @@ def test_nan_prediction_on_a_detected_frame_is_an_error() -> None:
     predicted[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         summary_of(predicted, target)
+
+
+def test_mpve_breakdown_puts_a_heading_error_and_a_size_error_where_they_belong() -> None:
+    from lihmr_ros.evaluation.mpve_breakdown import breakdown_sequence, summarise
+
+    rng = np.random.default_rng(7)
+    joints = rng.normal(0.0, 0.3, size=(4, 17, 3))
+    joints[:, [5, 6], 1] -= 0.5  # shoulders above the hips (y down)
+    joints[:, [11, 12], 1] += 0.4
+    vertices = rng.normal(0.0, 0.4, size=(4, 50, 3))
+    up = joints[:, [5, 6]].mean(axis=1) - joints[:, [11, 12]].mean(axis=1)
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    heading = Rotation.from_rotvec(np.radians(25.0) * up).as_matrix()  # turned about the body's own up axis
+    centre = 0.5 * (joints[:, 11] + joints[:, 12])[:, None]  # the mid-hip, where MPVE aligns the bodies
+
+    def turned(points: np.ndarray) -> np.ndarray:
+        return 1.1 * np.einsum("fij,fnj->fni", heading, points - centre) + centre
+
+    result = breakdown_sequence(turned(vertices), turned(joints), vertices, joints)
+    mpve = {name: errors.mean() for name, errors in result.mpve.items()}
+    offsets = vertices - centre
+    only_size = np.linalg.norm(0.1 * offsets, axis=2).mean()
+    only_heading = np.linalg.norm(np.einsum("fij,fnj->fni", heading, offsets) - offsets, axis=2).mean()
+    assert mpve["heading"] == pytest.approx(only_size)  # the heading undone, the size error is left
+    assert mpve["scale"] == pytest.approx(only_heading)
+    assert mpve["rotation"] == pytest.approx(only_size)
+    assert mpve["tilt"] == pytest.approx(mpve["none"])  # no lean to undo
+    assert mpve["rotation_and_scale"] < 1e-9
+    np.testing.assert_allclose(result.log_size_ratio, np.log(1.1), atol=1e-9)
+    summary = summarise([result])
+    assert summary["log_size_bias"] == pytest.approx(np.log(1.1)) and summary["log_size_noise"] < 1e-9

@@ -68,6 +68,13 @@ def mirror_twins(rest_vertices: np.ndarray) -> np.ndarray:
     return twins
 
 
+def mirror_network_inputs(keypoints: np.ndarray, crop_info: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Crop-normalised keypoints (..., 17, 3) and crop placements (..., 3) of the same people seen in a mirror
+    about the principal point: left and right joints swapped, every horizontal coordinate negated."""
+    mirrored_keypoints = keypoints[..., COCO17_FLIP_PERMUTATION, :] * MIRROR_X  # (x, y, confidence)
+    return mirrored_keypoints.astype(np.float32), (crop_info * MIRROR_X).astype(np.float32)
+
+
 class FlipAveragingBackend:
     """An :class:`InferenceBackend` that averages ``inner``'s estimate with its mirrored estimate."""
 
@@ -101,8 +108,7 @@ class FlipAveragingBackend:
     def infer(self, features: np.ndarray, keypoints: np.ndarray, crop_info: np.ndarray) -> InferenceResult:
         """Stages 1 + 2 on the windows and on their mirror images, mirrored back and averaged."""
         count, dim = len(features), self.inner.feature_dim
-        mirrored_keypoints = keypoints[:, :, COCO17_FLIP_PERMUTATION, :] * np.array([-1.0, 1.0, 1.0], np.float32)
-        mirrored_crop_info = crop_info * MIRROR_X
+        mirrored_keypoints, mirrored_crop_info = mirror_network_inputs(keypoints, crop_info)
         both = self.inner.infer(
             np.ascontiguousarray(np.concatenate([features[..., :dim], features[..., dim:]])),
             np.concatenate([keypoints, mirrored_keypoints]).astype(np.float32),

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lihmr_ros.body.coco import COCO17_FLIP_PERMUTATION
+from lihmr_ros.runtime.flip_averaging import MIRROR_X, mirror_network_inputs
 
 if TYPE_CHECKING:
     from lihmr_ros.training.windows import WindowBatch
-
-MIRROR_X = np.array([-1.0, 1.0, 1.0], dtype=np.float32)
 
 
 def mirror_windows(batch: "WindowBatch", flags: np.ndarray, coarse_twins: np.ndarray) -> "WindowBatch":
@@ -46,8 +45,7 @@ def mirror_windows(batch: "WindowBatch", flags: np.ndarray, coarse_twins: np.nda
     keypoints, crop_info, boxes = batch.keypoints.copy(), batch.crop_info.copy(), batch.boxes.copy()
     joints_2d, joints, root = batch.joints_2d.copy(), batch.joints.copy(), batch.root.copy()
     coarse = batch.target_coarse_vertices.copy()
-    keypoints[flags] = keypoints[flags][:, :, COCO17_FLIP_PERMUTATION] * MIRROR_X  # crop-normalised x, y, confidence
-    crop_info[flags, :, 0] *= -1.0
+    keypoints[flags], crop_info[flags] = mirror_network_inputs(keypoints[flags], crop_info[flags])
     boxes[flags, :, 0] = 2.0 * centre_x[:, None] - boxes[flags, :, 0]
     joints_2d[flags] = joints_2d[flags][:, :, COCO17_FLIP_PERMUTATION]
     joints_2d[flags, :, :, 0] = 2.0 * centre_x[:, None, None] - joints_2d[flags, :, :, 0]
