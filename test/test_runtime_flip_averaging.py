@@ -16,6 +16,7 @@ from lihmr_ros.body.coco import COCO17_FLIP_PERMUTATION
 from lihmr_ros.ros.settings import settings_from_values
 from lihmr_ros.ros.startup import load_pipeline
 from lihmr_ros.runtime import create_backend
+from lihmr_ros.runtime.bench import streaming_inputs
 from lihmr_ros.runtime.flip_averaging import MIRROR_X, AsymmetricTemplateError, FlipAveragingBackend, mirror_twins
 
 LOGGER = logging.getLogger("test_runtime_flip_averaging")
@@ -69,15 +70,12 @@ def test_a_backend_that_takes_one_person_at_a_time_cannot_be_flip_averaged(check
 
 
 def random_windows(backend: FlipAveragingBackend, people: int, seed: int) -> dict[str, np.ndarray]:
-    """Crops of every frame of ``people`` windows, crop-normalised keypoints and crop placements."""
-    generator = np.random.default_rng(seed)
+    """Crops of every frame of ``people`` windows (kept, to mirror them), with the benchmark's keypoints and
+    crop placements."""
     size, window = backend.crop_size, backend.window
-    crops = generator.random((people, window, 3, size, size), dtype=np.float32)
-    keypoints = generator.random((people, window, 17, 3), dtype=np.float32)
-    keypoints[..., :2] = keypoints[..., :2] * 1.6 - 0.8
-    crop_info = generator.random((people, window, 3), dtype=np.float32) * np.float32([0.6, 0.6, 1.0])
-    crop_info += np.float32([-0.3, -0.3, 0.2])
-    return {"crops": crops, "keypoints": keypoints, "crop_info": crop_info}
+    crops = np.random.default_rng(seed).random((people, window, 3, size, size), dtype=np.float32)
+    inputs = streaming_inputs(backend, people, seed)
+    return {"crops": crops, "keypoints": inputs["keypoints"], "crop_info": inputs["crop_info"]}
 
 
 def run(backend, windows: dict[str, np.ndarray]):
