@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--weights", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint (default: shipped)")
     parser.add_argument("--flip-averaging", action="store_true", help="as the node parameter flip_averaging")
     args = parser.parse_args(argv)
+    # The node's pipeline starts no DDS participant, but should anything in it ever do, it stays on this machine.
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.setdefault("ROS_DOMAIN_ID", "61")
     factory = PipelineFactory(args.weights, "auto", "auto", logging.getLogger("mpve_breakdown"), args.flip_averaging)
     breakdowns = []
     try:
